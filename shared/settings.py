@@ -1,0 +1,127 @@
+"""One Settings object, built at start-up from flags, the environment and a config file.
+
+Precedence, highest first: command-line flags, environment variables
+(GENQUEUE_HOME, GENQUEUE_BROKER_URL, GENQUEUE_ARTIFACT_DIR, GENQUEUE_QUEUE,
+GENQUEUE_VISIBILITY_TIMEOUT), the TOML file ``<home>/config.toml`` (or the file in
+GENQUEUE_CONFIG), then defaults. With no broker configured anywhere, genqueue uses the
+embedded Redis that ``genqueue up`` runs under the home directory.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import platformdirs
+
+from shared.errors import ConfigError
+
+DEFAULT_QUEUE = "gpu"
+# Redis hands an unacknowledged job to another worker after this long, so it must be
+# longer than the longest training run.
+DEFAULT_VISIBILITY_TIMEOUT = 7 * 24 * 3600
+
+_ENV = {
+    "broker_url": "GENQUEUE_BROKER_URL",
+    "artifact_dir": "GENQUEUE_ARTIFACT_DIR",
+    "queue": "GENQUEUE_QUEUE",
+    "visibility_timeout": "GENQUEUE_VISIBILITY_TIMEOUT",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things live and how to reach the broker."""
+
+    home: Path
+    broker_url: str | None
+    artifact_dir: Path
+    queue: str = DEFAULT_QUEUE
+    visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "history.sqlite3"
+
+    @property
+    def images_dir(self) -> Path:
+        """The client's copy of every job's sample images."""
+        return self.home / "jobs"
+
+    @property
+    def redis_dir(self) -> Path:
+        return self.home / "redis"
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        home: str | Path | None = None,
+        broker_url: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        **flags: Any,
+    ) -> Settings:
+        env = os.environ if environ is None else environ
+        home_path = Path(home or env.get("GENQUEUE_HOME") or platformdirs.user_data_dir("genqueue"))
+        home_path = home_path.expanduser().resolve()
+        config = _read_config(Path(env.get("GENQUEUE_CONFIG") or home_path / "config.toml"))
+        flags = {k: v for k, v in {"broker_url": broker_url, **flags}.items() if v is not None}
+
+        def pick(name: str, default: Any) -> Any:
+            if name in flags:
+                return flags[name]
+            if _ENV[name] in env and env[_ENV[name]]:
+                return env[_ENV[name]]
+            return config.get(name, default)
+
+        return cls(
+            home=home_path,
+            broker_url=pick("broker_url", None),
+            artifact_dir=Path(pick("artifact_dir", home_path / "artifacts")).expanduser(),
+            queue=str(pick("queue", DEFAULT_QUEUE)),
+            visibility_timeout=_positive_int(
+                "visibility_timeout", pick("visibility_timeout", DEFAULT_VISIBILITY_TIMEOUT)
+            ),
+        )
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"Cannot read the config file {path}: {exc}. Fix or remove it.") from None
+    unknown = set(data) - set(_ENV)
+    if unknown:
+        raise ConfigError(
+            f"Unknown keys {sorted(unknown)} in {path}; allowed: {sorted(_ENV)}."
+        )
+    return data
+
+
+def _positive_int(name: str, value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number <= 0:
+        raise ConfigError(f"{name} must be a positive number of seconds, got {value!r}.")
+    return number
+
+
+def redact(url: str) -> str:
+    """The URL with its password replaced, for logs and screens."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))

@@ -1,0 +1,95 @@
+"""Job specs: frozen, validated values that travel through the queue as JSON.
+
+A spec is checked twice, by the client before it submits and by the worker before it
+trains, so a message put on the queue by hand is held to the same rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.errors import SpecError
+
+ModelKind = Literal["vae", "gan"]
+
+# Allowed ranges, kept in one place so the command line, the app and the error
+# messages all say the same thing.
+LIMITS: dict[str, tuple[float, float]] = {
+    "epochs": (1, 10_000),
+    "batch_size": (1, 8192),
+    "lr": (1e-6, 1.0),
+    "latent_dim": (1, 1024),
+    "seed": (0, 2**32 - 1),
+    "image_size": (4, 256),
+    "max_images": (1, 10_000_000),
+}
+
+
+def _limit(name: str, **extra: Any) -> Any:
+    low, high = LIMITS[name]
+    return Field(ge=low, le=high, **extra)
+
+
+class TrainSpec(BaseModel):
+    """Everything a worker needs to run one training job."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    kind: Literal["train"] = "train"
+    model: ModelKind = Field(description="vae (Kingma and Welling 2014) or gan (Goodfellow et al. 2014)")
+    dataset: str = Field(min_length=1, description="'digits', an MNIST IDX file or folder, or an image folder")
+    epochs: int = _limit("epochs", default=5, description="full passes over the dataset")
+    batch_size: int = _limit("batch_size", default=128, description="images per optimizer step")
+    lr: float = _limit("lr", default=1e-3, description="Adam learning rate, for both networks of a GAN")
+    latent_dim: int = _limit("latent_dim", default=20, description="size of z")
+    seed: int = _limit("seed", default=0, description="seeds weights, shuffling and the fixed sample noise")
+    name: str = Field(default="", max_length=200, description="a label for people; not unique")
+    image_size: int | None = _limit("image_size", default=None, description="pixels per side; None keeps the dataset's own (image folders: 28)")
+    channels: Literal[1, 3] | None = Field(default=None, description="1 grey or 3 RGB; None keeps the dataset's own (image folders: 3)")
+    max_images: int | None = _limit("max_images", default=None, description="train on the first N images only; None uses all")
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_json(cls, data: Any) -> TrainSpec:
+        """Validate untrusted data (a queue message, a form) into a spec."""
+        return parse_spec(cls, data)
+
+
+def parse_spec(cls: type[TrainSpec], data: Any) -> TrainSpec:
+    if not isinstance(data, dict):
+        raise SpecError(f"A job spec must be a JSON object, got {type(data).__name__}.")
+    data = _coerce_numbers(cls, data)
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(describe_errors(exc)) from None
+
+
+def _coerce_numbers(cls: type[TrainSpec], data: dict[str, Any]) -> dict[str, Any]:
+    """Accept 1 where a float is wanted; strict mode would refuse the int."""
+    float_fields = {n for n, f in cls.model_fields.items() if f.annotation is float}
+    return {
+        k: float(v) if k in float_fields and type(v) is int else v for k, v in data.items()
+    }
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """Turn pydantic's errors into sentences that name the field, value and range."""
+    return " ".join(_describe(err) for err in exc.errors())
+
+
+def _describe(err: Any) -> str:
+    field = ".".join(str(p) for p in err["loc"]) or "spec"
+    value = err.get("input")
+    if err["type"] == "extra_forbidden":
+        return f"Unknown field {field!r}; remove it."
+    if err["type"] == "missing":
+        return f"{field} is required."
+    if field in LIMITS and err["type"] in {"greater_than_equal", "less_than_equal"}:
+        low, high = LIMITS[field]
+        return f"{field} must be between {low:g} and {high:g}, got {value!r}."
+    return f"{field}={value!r} is not valid: {err['msg']}."

@@ -1,0 +1,62 @@
+"""Settings come from flags, then the environment, then the config file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shared.errors import ConfigError
+from shared.settings import Settings, redact
+
+
+def write_config(home: Path, text: str) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(text)
+
+
+def test_flag_beats_environment_beats_config_file(tmp_path: Path) -> None:
+    write_config(tmp_path, 'broker_url = "redis://file:1/0"\nqueue = "fromfile"\n')
+    env = {"GENQUEUE_BROKER_URL": "redis://env:2/0", "GENQUEUE_QUEUE": "fromenv"}
+
+    assert Settings.load(home=tmp_path, environ={}).broker_url == "redis://file:1/0"
+    assert Settings.load(home=tmp_path, environ=env).broker_url == "redis://env:2/0"
+    flagged = Settings.load(home=tmp_path, environ=env, broker_url="redis://flag:3/0")
+    assert flagged.broker_url == "redis://flag:3/0"
+    assert flagged.queue == "fromenv"
+
+
+def test_home_comes_from_the_environment(tmp_path: Path) -> None:
+    settings = Settings.load(environ={"GENQUEUE_HOME": str(tmp_path)})
+
+    assert settings.home == tmp_path.resolve()
+    assert settings.db_path == tmp_path.resolve() / "history.sqlite3"
+    assert settings.artifact_dir == tmp_path.resolve() / "artifacts"
+
+
+def test_unknown_config_keys_are_named(tmp_path: Path) -> None:
+    write_config(tmp_path, 'brokr_url = "x"\n')
+
+    with pytest.raises(ConfigError, match=r"Unknown keys \['brokr_url'\]"):
+        Settings.load(home=tmp_path, environ={})
+
+
+def test_broken_config_file_names_the_file(tmp_path: Path) -> None:
+    write_config(tmp_path, "broker_url = \n")
+
+    with pytest.raises(ConfigError, match="config.toml"):
+        Settings.load(home=tmp_path, environ={})
+
+
+def test_visibility_timeout_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigError,
+        match="visibility_timeout must be a positive number of seconds, got '-1'",
+    ):
+        Settings.load(home=tmp_path, environ={"GENQUEUE_VISIBILITY_TIMEOUT": "-1"})
+
+
+def test_redact_hides_the_password_only() -> None:
+    assert redact("redis://:s3cret@host:6379/0") == "redis://:***@host:6379/0"
+    assert redact("rediss://user:pw@h:1/2") == "rediss://user:***@h:1/2"
+    assert redact("redis://localhost:6379/0") == "redis://localhost:6379/0"
