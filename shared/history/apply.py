@@ -1,0 +1,205 @@
+"""Apply a batch of stream entries to a job: the exactly-once step.
+
+The caller runs this inside one write transaction. Entries at or before the job's
+cursor are skipped, the rest are stored and applied, and the cursor moves to the last
+one; a failure anywhere rolls all of it back, so a batch counts whole or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from shared.errors import JobNotFound
+from shared.events import Event
+from shared.history.models import (
+    EpochSummary,
+    EventRecord,
+    ImageRecord,
+    Job,
+    MetricRow,
+    StreamCursor,
+)
+
+logger = logging.getLogger(__name__)
+
+START = "0-0"
+IMAGE_NAMES = frozenset({"samples", "reconstructions"})
+FINISHED = frozenset({"succeeded", "failed", "cancelled"})
+PROGRESS_FIELDS = ("epoch", "epochs", "step", "steps_per_epoch", "images_per_second")
+
+
+def parse_stream_id(stream_id: str) -> tuple[int, int]:
+    """Split a Redis stream id "<ms>-<seq>" into numbers, so "9-0" < "10-0"."""
+    millis, _, sequence = stream_id.partition("-")
+    return int(millis), int(sequence or 0)
+
+
+def apply_entries(
+    session: Session,
+    job_id: str,
+    entries: Sequence[tuple[str, Event]],
+    images_root: Path,
+) -> int:
+    """Store and apply the entries after the job's cursor; return how many."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise JobNotFound(f"No job {job_id!r} in the history; it cannot take events.")
+    cursor = session.get(StreamCursor, job_id)
+    if cursor is None:
+        cursor = StreamCursor(job_id=job_id, last_id=START)
+        session.add(cursor)
+
+    applier = _Applier(session, job, images_root)
+    position = parse_stream_id(cursor.last_id)
+    applied = 0
+    for stream_id, event in entries:
+        if parse_stream_id(stream_id) <= position:
+            continue
+        applier.apply(stream_id, event)
+        position = parse_stream_id(stream_id)
+        cursor.last_id = stream_id
+        applied += 1
+
+    if applied:
+        job.updated_at = datetime.now(UTC)
+    logger.debug("job %s: applied %d of %d entries", job_id, applied, len(entries))
+    return applied
+
+
+class _Applier:
+    """Turns each event into changes of one job's rows."""
+
+    def __init__(self, session: Session, job: Job, images_root: Path) -> None:
+        self.session = session
+        self.job = job
+        self.images_dir = images_root / job.id
+        self.handlers: dict[str, Callable[[Event], None]] = {
+            "state": self._on_state,
+            "progress": self._on_progress,
+            "metrics": self._on_metrics,
+            "epoch": self._on_epoch,
+            "image": self._on_image,
+            "error": self._on_error,
+            "log": lambda event: None,
+        }
+
+    def apply(self, stream_id: str, event: Event) -> None:
+        """Store the entry, then apply what it says."""
+        self.session.add(
+            EventRecord(
+                job_id=self.job.id,
+                stream_id=stream_id,
+                type=event.type,
+                time=event.time,
+                payload=event.payload,
+            )
+        )
+        handler = self.handlers.get(event.type)
+        if handler is None:
+            logger.debug(
+                "job %s: kept event of unknown type %r", self.job.id, event.type
+            )
+            return
+        handler(event)
+
+    def _on_state(self, event: Event) -> None:
+        job, payload = self.job, event.payload
+        job.status = str(payload["status"])
+        when = datetime.fromtimestamp(event.time, UTC)
+        if job.status == "running":
+            # A redelivered job reports running again; keep the first start.
+            job.started_at = job.started_at or when
+            job.device = payload.get("device", job.device)
+            job.worker = payload.get("worker", job.worker)
+        elif job.status in FINISHED:
+            job.finished_at = when
+            job.error = payload.get("error", job.error)
+            job.outputs = payload.get("outputs", job.outputs)
+        logger.info("job %s is %s", job.id, job.status)
+
+    def _on_progress(self, event: Event) -> None:
+        for name in PROGRESS_FIELDS:
+            if name in event.payload:
+                setattr(self.job, name, event.payload[name])
+
+    def _on_metrics(self, event: Event) -> None:
+        rows: list[dict[str, Any]] = event.payload.get("rows", [])
+        for row in rows:
+            values = {k: v for k, v in row.items() if k not in ("epoch", "step")}
+            self.session.add(
+                MetricRow(
+                    job_id=self.job.id,
+                    epoch=int(row["epoch"]),
+                    step=int(row["step"]),
+                    values=values,
+                )
+            )
+            self.job.latest = values
+
+    def _on_epoch(self, event: Event) -> None:
+        epoch = int(event.payload["epoch"])
+        means = dict(event.payload.get("means", {}))
+        self.session.merge(EpochSummary(job_id=self.job.id, epoch=epoch, means=means))
+
+    def _on_image(self, event: Event) -> None:
+        name, epoch = event.payload.get("name"), int(event.payload["epoch"])
+        if name not in IMAGE_NAMES or event.png is None:
+            # The name becomes a file name, so only the known ones are accepted.
+            logger.warning(
+                "job %s: skipped image %r (unknown name or no PNG)", self.job.id, name
+            )
+            return
+        path = self.images_dir / f"{name}_epoch{epoch:03d}.png"
+        write_atomically(path, event.png)
+        self._record_image(epoch, name, path, event.payload)
+        self.job.samples_dir = str(self.images_dir)
+
+    def _record_image(
+        self, epoch: int, name: str, path: Path, payload: dict[str, Any]
+    ) -> None:
+        """Point the job's record for this epoch and name at ``path``."""
+        self.session.execute(
+            delete(ImageRecord).where(
+                ImageRecord.job_id == self.job.id,
+                ImageRecord.epoch == epoch,
+                ImageRecord.name == name,
+            )
+        )
+        record = ImageRecord(
+            job_id=self.job.id,
+            epoch=epoch,
+            name=name,
+            path=str(path),
+            width=int(payload["width"]),
+            height=int(payload["height"]),
+        )
+        self.session.add(record)
+
+    def _on_error(self, event: Event) -> None:
+        if not self.job.error:
+            self.job.error = event.payload.get("message")
+
+
+def write_atomically(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file, so no reader sees half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
