@@ -1,0 +1,1 @@
+"""The GPU side of genqueue: the Celery app, its tasks, datasets, models and training."""

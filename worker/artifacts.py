@@ -1,0 +1,123 @@
+"""A trained model on disk: weights as safetensors and the spec as JSON beside them.
+
+Both files are written to a temporary name in the same folder and then renamed, so a
+reader never sees half a file. Weights are read with safetensors only, never with a
+pickle-capable loader, because output folders may come from other machines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from torch import Tensor, nn
+
+from shared.errors import JobFailed, SpecError
+from shared.spec import TrainSpec
+from worker.models import Generative, build_model, generative_part
+
+MODEL_FILE = "model.safetensors"
+SPEC_FILE = "spec.json"
+# Whatever shape a damaged or foreign spec.json takes, the person gets one message.
+_UNREADABLE_SPEC = (
+    OSError,
+    ValueError,
+    LookupError,
+    TypeError,
+    AttributeError,
+    SpecError,
+)
+
+
+def save_model(
+    model: nn.Module,
+    spec: TrainSpec,
+    image_shape: tuple[int, int, int],
+    output_dir: Path,
+) -> Path:
+    """Write model.safetensors and spec.json into output_dir; return the model path."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    model_path = output_dir / MODEL_FILE
+    _write_atomically(
+        model_path, lambda tmp: save_file(tensors, tmp, metadata={"model": spec.model})
+    )
+
+    document = {**spec.to_json(), "image_shape": list(image_shape)}
+    text = json.dumps(document, indent=2) + "\n"
+    _write_atomically(output_dir / SPEC_FILE, lambda tmp: Path(tmp).write_text(text))
+    return model_path
+
+
+def _write_atomically(path: Path, write: Callable[[str], object]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_generator(
+    output_dir: Path, device: str | torch.device = "cpu"
+) -> tuple[Generative, TrainSpec, tuple[int, int, int]]:
+    """Load the generative part of a saved model, in eval mode, with its spec."""
+    spec, image_shape = read_spec(output_dir)
+    model_path = output_dir / MODEL_FILE
+    tensors, saved_kind = _read_weights(model_path, str(device))
+    if saved_kind != spec.model:
+        raise JobFailed(
+            f"'{model_path}' holds a {saved_kind} model but spec.json describes a "
+            f"{spec.model}; the two files come from different runs."
+        )
+
+    model = build_model(spec.model, image_shape, spec.latent_dim).to(device)
+    try:
+        model.load_state_dict(tensors)
+    except RuntimeError as exc:
+        raise JobFailed(
+            f"The weights in '{model_path}' do not fit a {spec.model} for images "
+            f"{image_shape} with latent_dim {spec.latent_dim}; spec.json and "
+            f"model.safetensors come from different runs. {exc}"
+        ) from None
+    return generative_part(model.eval()), spec, image_shape
+
+
+def read_spec(output_dir: Path) -> tuple[TrainSpec, tuple[int, int, int]]:
+    """Read spec.json back into a spec and the image shape (C, H, W)."""
+    path = output_dir / SPEC_FILE
+    try:
+        document = json.loads(path.read_text())
+        shape = document.pop("image_shape")
+        image_shape = (int(shape[0]), int(shape[1]), int(shape[2]))
+        return TrainSpec.from_json(document), image_shape
+    except _UNREADABLE_SPEC as exc:
+        raise JobFailed(
+            f"Cannot read the model spec at '{path}' ({exc}); the output folder is "
+            "incomplete or was not written by genqueue."
+        ) from None
+
+
+def _read_weights(
+    model_path: Path, device: str
+) -> tuple[dict[str, Tensor], str | None]:
+    """Read every tensor and the model kind stored in the file's metadata."""
+    try:
+        with safe_open(str(model_path), framework="pt", device=device) as weights:
+            # safe_open is not iterable; keys() is its only listing.
+            names = weights.keys()
+            tensors = {name: weights.get_tensor(name) for name in names}
+            return tensors, (weights.metadata() or {}).get("model")
+    except (OSError, SafetensorError) as exc:
+        raise JobFailed(
+            f"Cannot read model weights at '{model_path}' ({exc}); train the model "
+            "again or choose another output folder."
+        ) from None

@@ -1,0 +1,226 @@
+"""The training loop: epochs of shuffled minibatches, reported through callbacks.
+
+It knows nothing of Celery or Redis; the task hands it a callbacks object and turns
+what it hears into events. Does not resume a run from a checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import torch
+from torch import Tensor
+
+from shared.errors import JobFailed
+from shared.spec import TrainSpec
+from worker.artifacts import MODEL_FILE, save_model
+from worker.datasets import ImageSet
+from worker.images import make_grid_png
+from worker.models import build_model
+from worker.models.vae import VAE
+from worker.training.steps import GanSteps, NonFiniteLoss, VaeSteps
+
+logger = logging.getLogger(__name__)
+
+# 64 samples fill an 8x8 grid; 32 originals and their reconstructions fill another.
+FIXED_SAMPLES = 64
+FIXED_ORIGINALS = 32
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a run is about to do, told to the callbacks before the first step."""
+
+    device: str
+    dataset: str
+    n_images: int
+    image_shape: tuple[int, int, int]
+    steps_per_epoch: int
+    epochs: int
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """How a run ended. model_path does not exist if no epoch finished."""
+
+    epochs_completed: int
+    steps: int
+    stopped: bool
+    model_path: Path
+    epoch_means: list[dict[str, float]]
+
+
+class TrainingCallbacks(Protocol):
+    """What the loop tells its caller, and how the caller asks it to stop."""
+
+    def on_start(self, info: RunInfo) -> None: ...
+
+    def on_step(self, epoch: int, step: int, losses: dict[str, float]) -> None:
+        """Called after each optimizer step; epoch and global step count from 1."""
+
+    def on_epoch_end(
+        self, epoch: int, means: dict[str, float], images: dict[str, bytes]
+    ) -> None:
+        """Called with loss means and PNG grids after the model has been saved."""
+
+    def should_stop(self) -> bool:
+        """Asked before every step, so it must be cheap."""
+
+
+class TrainingDiverged(JobFailed):
+    """A loss became NaN or infinite; the optimizer did not take that step."""
+
+    def __init__(self, step: int, name: str, value: float, lr: float) -> None:
+        super().__init__(
+            f"Training diverged at step {step}: {name} is {value}; "
+            f"lower the learning rate (now {lr:g})."
+        )
+        self.step = step
+        self.loss_name = name
+
+
+def train(
+    spec: TrainSpec,
+    data: ImageSet,
+    device: torch.device,
+    callbacks: TrainingCallbacks,
+    output_dir: Path,
+) -> TrainResult:
+    """Train the spec's model on `data`, saving it to output_dir after each epoch."""
+    return _Trainer(spec, data, device, callbacks, output_dir).run()
+
+
+class _Trainer:
+    """The state of one run: model, optimizers, fixed inputs and step count."""
+
+    def __init__(
+        self,
+        spec: TrainSpec,
+        data: ImageSet,
+        device: torch.device,
+        callbacks: TrainingCallbacks,
+        output_dir: Path,
+    ) -> None:
+        self.spec, self.data, self.device = spec, data, device
+        self.callbacks, self.output_dir = callbacks, output_dir
+        self.steps = _make_steps(spec, data.image_shape, device)
+        # One generator fixes both the sample noise and the shuffling order.
+        self.shuffler = torch.Generator().manual_seed(spec.seed)
+        self.fixed_z = torch.randn(
+            FIXED_SAMPLES, spec.latent_dim, generator=self.shuffler
+        ).to(device)
+        self.fixed_x = data.images[:FIXED_ORIGINALS].to(device)
+        # On a GPU the whole set is small next to its memory and saves a copy a step.
+        on_gpu = device.type == "cuda"
+        self.images = data.images.to(device) if on_gpu else data.images
+        self.batch_size = min(spec.batch_size, len(data.images))
+        self.steps_per_epoch = math.ceil(len(data.images) / self.batch_size)
+        self.global_step = 0
+
+    def run(self) -> TrainResult:
+        self._check_shapes()
+        self.callbacks.on_start(self._info())
+        epoch_means: list[dict[str, float]] = []
+        for epoch in range(1, self.spec.epochs + 1):
+            means = self._run_epoch(epoch)
+            if means is None:
+                return self._result(epoch_means, stopped=True)
+            epoch_means.append(means)
+            self._finish_epoch(epoch, means)
+        return self._result(epoch_means, stopped=False)
+
+    def _check_shapes(self) -> None:
+        sample = self.images[:2].to(self.device).flatten(1)
+        try:
+            with torch.no_grad():
+                self.steps.check_shapes(sample)
+        except RuntimeError as exc:
+            raise JobFailed(
+                f"The {self.spec.model} does not fit images of shape "
+                f"{self.data.image_shape}: {exc}"
+            ) from None
+
+    def _info(self) -> RunInfo:
+        return RunInfo(
+            device=str(self.device),
+            dataset=self.data.description,
+            n_images=len(self.data.images),
+            image_shape=self.data.image_shape,
+            steps_per_epoch=self.steps_per_epoch,
+            epochs=self.spec.epochs,
+        )
+
+    def _run_epoch(self, epoch: int) -> dict[str, float] | None:
+        """Run one epoch; return the mean of each loss, or None if asked to stop."""
+        totals: dict[str, float] = {}
+        for batch in self._batches():
+            if self.callbacks.should_stop():
+                logger.debug("stopping before step %d", self.global_step + 1)
+                return None
+            self.global_step += 1
+            losses = self._step(batch)
+            self.callbacks.on_step(epoch, self.global_step, losses)
+            for name, value in losses.items():
+                totals[name] = totals.get(name, 0.0) + value
+        return {name: total / self.steps_per_epoch for name, total in totals.items()}
+
+    def _batches(self) -> Iterator[Tensor]:
+        """Yield flat minibatches in a fresh order; the last one may be smaller."""
+        count = len(self.images)
+        order = torch.randperm(count, generator=self.shuffler).to(self.images.device)
+        for start in range(0, count, self.batch_size):
+            batch = self.images[order[start : start + self.batch_size]]
+            yield batch.to(self.device, non_blocking=True).flatten(1)
+
+    def _step(self, batch: Tensor) -> dict[str, float]:
+        try:
+            return self.steps.step(batch)
+        except NonFiniteLoss as exc:
+            raise TrainingDiverged(
+                self.global_step, exc.name, exc.value, self.spec.lr
+            ) from None
+
+    def _finish_epoch(self, epoch: int, means: dict[str, float]) -> None:
+        images = self._snapshot()
+        model = self.steps.model
+        save_model(model, self.spec, self.data.image_shape, self.output_dir)
+        logger.debug("epoch %d of %d done: %s", epoch, self.spec.epochs, means)
+        self.callbacks.on_epoch_end(epoch, means, images)
+
+    def _snapshot(self) -> dict[str, bytes]:
+        """Draw the fixed-noise grids in eval mode, without building a graph."""
+        model = self.steps.model
+        model.eval()
+        try:
+            with torch.no_grad():
+                grids = self.steps.snapshot(self.fixed_z, self.fixed_x)
+        finally:
+            model.train()
+        return {name: make_grid_png(grid) for name, grid in grids.items()}
+
+    def _result(
+        self, epoch_means: list[dict[str, float]], stopped: bool
+    ) -> TrainResult:
+        return TrainResult(
+            epochs_completed=len(epoch_means),
+            steps=self.global_step,
+            stopped=stopped,
+            model_path=self.output_dir / MODEL_FILE,
+            epoch_means=epoch_means,
+        )
+
+
+def _make_steps(
+    spec: TrainSpec, image_shape: tuple[int, int, int], device: torch.device
+) -> VaeSteps | GanSteps:
+    # Seeded here, just before the weights are drawn, so a spec gives the same model.
+    torch.manual_seed(spec.seed)
+    model = build_model(spec.model, image_shape, spec.latent_dim).to(device)
+    if isinstance(model, VAE):
+        return VaeSteps(model, spec.lr)
+    return GanSteps(model, spec.lr)
