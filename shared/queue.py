@@ -1,0 +1,76 @@
+"""The Celery configuration both sides share, and the client's way to send jobs.
+
+The client only sends tasks by name, so it never imports the worker or torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from celery import Celery
+
+from shared.errors import BrokerError
+from shared.settings import Settings, redact
+
+TRAIN_TASK = "genqueue.train"
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Settings for long GPU jobs: JSON only, late acks, one job at a time."""
+    return {
+        "broker_url": broker_url(settings),
+        # JSON only: a pickle message could run code on the worker.
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_serializer": "json",
+        "task_ignore_result": True,
+        # Acknowledge after the job ends, so a job whose worker dies is delivered again.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_default_queue": settings.queue,
+        "broker_transport_options": {"visibility_timeout": settings.visibility_timeout},
+        "broker_connection_retry_on_startup": True,
+        "worker_hijack_root_logger": False,
+        "worker_send_task_events": False,
+    }
+
+
+def broker_url(settings: Settings) -> str:
+    """The broker URL, falling back to the embedded Redis of this home directory."""
+    if settings.broker_url:
+        return settings.broker_url
+    from shared.redis_server import EmbeddedRedis
+
+    embedded = EmbeddedRedis(settings.redis_dir)
+    if not (settings.redis_dir / "password").exists():
+        raise BrokerError(
+            "No broker is configured: run `genqueue up` to start the embedded one, "
+            "or set GENQUEUE_BROKER_URL (or pass --broker)."
+        )
+    return embedded.url
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("genqueue", set_as_current=False)
+    app.conf.update(celery_config(settings))
+    return app
+
+
+def connect_redis(settings: Settings, *, timeout: float = 5.0) -> redis.Redis:
+    """A Redis client for events, checked with a ping so failures say where and why."""
+    url = broker_url(settings)
+    client = redis.Redis.from_url(
+        url, socket_connect_timeout=timeout, socket_timeout=timeout + 5, health_check_interval=15
+    )
+    try:
+        client.ping()
+    except redis.AuthenticationError:
+        raise BrokerError(f"Redis at {redact(url)} refused the password; check the broker URL.") from None
+    except redis.RedisError as exc:
+        raise BrokerError(
+            f"Cannot reach Redis at {redact(url)} ({exc}); start it with `genqueue up` "
+            "or set GENQUEUE_BROKER_URL."
+        ) from None
+    return client

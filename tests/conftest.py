@@ -1,0 +1,95 @@
+"""Fixtures that start real parts: a Redis server, genqueue settings, worker processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.client import Client
+from shared.redis_server import EmbeddedRedis, free_port
+from shared.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """A Redis of the tests' own, on a free port, with its own data directory."""
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), port=free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, redis_server: EmbeddedRedis) -> Settings:
+    """Settings with a fresh home directory, pointed at the tests' Redis."""
+    return Settings.load(home=tmp_path / "home", broker_url=redis_server.url, environ={})
+
+
+@pytest.fixture
+def client(settings: Settings) -> Client:
+    return Client(settings)
+
+
+class WorkerProcess:
+    """A real `genqueue worker` process, with its log kept for failed tests."""
+
+    def __init__(self, settings: Settings, log_path: Path, name: str) -> None:
+        env = {
+            **os.environ,
+            "GENQUEUE_HOME": str(settings.home),
+            "GENQUEUE_BROKER_URL": settings.broker_url or "",
+            "GENQUEUE_QUEUE": settings.queue,
+            "GENQUEUE_ARTIFACT_DIR": str(settings.artifact_dir),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        command = [sys.executable, "-m", "shared.cli", "worker", "--name", name]
+        self.process = subprocess.Popen(command, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.wait_ready()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if " ready." in self.log():
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited early:\n{self.log()}")
+            time.sleep(0.1)
+        raise RuntimeError(f"worker not ready after {timeout} s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[object]:
+    """Start worker processes for a test's settings; all are stopped afterwards."""
+    started: list[WorkerProcess] = []
+
+    def start(settings: Settings, name: str = "test@%h") -> WorkerProcess:
+        worker = WorkerProcess(settings, tmp_path / f"worker{len(started)}.log", name)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

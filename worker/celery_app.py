@@ -1,0 +1,37 @@
+"""The Celery application of a genqueue worker, built from Settings."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery
+from celery.exceptions import Reject
+from celery.signals import worker_shutting_down
+
+from shared.queue import TRAIN_TASK, connect_redis, make_celery
+from shared.settings import Settings
+from worker import jobs
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> Celery:
+    """A Celery app whose one task trains a job from its JSON spec."""
+    app = make_celery(settings)
+    client = connect_redis(settings)
+
+    @app.task(name=TRAIN_TASK, bind=True)
+    def train(task: Any, job_id: str, spec: Any) -> str:
+        worker = task.request.hostname or "worker"
+        try:
+            return jobs.run_training_job(job_id, spec, settings, client, worker)
+        except jobs.JobInterrupted:
+            raise Reject("worker shutting down", requeue=True) from None
+
+    return app
+
+
+@worker_shutting_down.connect
+def _on_shutting_down(**_: Any) -> None:
+    jobs.shutdown_requested.set()

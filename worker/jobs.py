@@ -1,0 +1,132 @@
+"""Run one training job: claim it, train it, report every step, end in a true state.
+
+This is what the Celery task calls; it knows the reporter and the training loop but
+nothing of Celery itself, so tests run it directly against a real Redis.
+
+Does not resume an interrupted run yet: a job handed back to the queue starts again
+from its first epoch.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import torch
+
+from shared.errors import GenqueueError
+from shared.settings import Settings
+from shared.spec import TrainSpec
+from worker.datasets import load_images
+from worker.reporter import Reporter
+from worker.training.loop import RunInfo, train
+
+logger = logging.getLogger(__name__)
+
+# Set when the worker process is asked to shut down, so a running job stops at its
+# next step and goes back to the queue instead of holding the shutdown for hours.
+shutdown_requested = threading.Event()
+
+
+class JobInterrupted(Exception):
+    """The worker is shutting down; the job should be handed back to the queue."""
+
+
+def pick_device() -> tuple[torch.device, str]:
+    """CUDA when present, else the CPU, with a description for people."""
+    if torch.cuda.is_available():
+        index = torch.cuda.current_device()
+        props = torch.cuda.get_device_properties(index)
+        memory = props.total_memory / 2**30
+        return torch.device("cuda", index), f"cuda:{index} ({props.name}, {memory:.0f} GiB)"
+    return torch.device("cpu"), f"cpu ({torch.get_num_threads()} threads)"
+
+
+@dataclass
+class StreamCallbacks:
+    """Training callbacks that turn progress into events on the job's stream."""
+
+    reporter: Reporter
+    spec: TrainSpec
+    info: RunInfo | None = None
+    started: float = 0.0
+    images_seen: int = 0
+
+    def on_start(self, info: RunInfo) -> None:
+        self.info, self.started = info, time.monotonic()
+        self.reporter.emit("log", {"level": "info", "message": f"Training on {info.dataset}: {info.n_images} images of {info.image_shape}."})
+
+    def on_step(self, epoch: int, step: int, losses: dict[str, float]) -> None:
+        assert self.info is not None
+        self.images_seen += min(self.spec.batch_size, self.info.n_images)
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        progress = {
+            "epoch": epoch,
+            "epochs": self.spec.epochs,
+            "step": step,
+            "steps_per_epoch": self.info.steps_per_epoch,
+            "images_per_second": round(self.images_seen / elapsed, 1),
+        }
+        self.reporter.step({"epoch": epoch, "step": step, **losses}, progress)
+
+    def on_epoch_end(self, epoch: int, means: dict[str, float], images: dict[str, bytes]) -> None:
+        self.reporter.emit("epoch", {"epoch": epoch, "means": means})
+        for name, png in images.items():
+            width, height = _png_size(png)
+            payload = {"epoch": epoch, "name": name, "width": width, "height": height}
+            self.reporter.emit("image", payload, png=png)
+
+    def should_stop(self) -> bool:
+        return self.reporter.is_cancelled() or shutdown_requested.is_set()
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    # The IHDR chunk holds width and height at fixed offsets in every PNG.
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def run_training_job(
+    job_id: str, raw_spec: Any, settings: Settings, client: redis.Redis, worker: str
+) -> str:
+    """Run the job to an end state and return it; raise JobInterrupted on shutdown."""
+    reporter = Reporter(client, job_id, holder=f"{worker} {threading.get_native_id()}")
+    refusal = reporter.acquire()
+    if refusal is not None:
+        logger.warning("dropping a delivery of job %s: %s", job_id, refusal)
+        return "dropped"
+    try:
+        return _train(job_id, raw_spec, settings, reporter, worker)
+    except JobInterrupted:
+        reporter.finish("interrupted", {"error": "The worker shut down; the job went back to the queue."})
+        raise
+    except GenqueueError as exc:
+        logger.info("job %s failed: %s", job_id, exc)
+        reporter.finish("failed", {"error": str(exc)})
+        return "failed"
+    except Exception as exc:
+        logger.exception("job %s failed", job_id)
+        reporter.emit("error", {"message": str(exc), "traceback": traceback.format_exc()})
+        reporter.finish("failed", {"error": f"{type(exc).__name__}: {exc}"})
+        return "failed"
+
+
+def _train(job_id: str, raw_spec: Any, settings: Settings, reporter: Reporter, worker: str) -> str:
+    device, device_text = pick_device()
+    reporter.emit("state", {"status": "running", "device": device_text, "worker": worker})
+    logger.info("job %s started on %s (%s)", job_id, worker, device_text)
+    spec = TrainSpec.from_json(raw_spec)
+    data = load_images(spec)
+    output_dir = settings.artifact_dir / job_id
+    callbacks = StreamCallbacks(reporter, spec)
+    result = train(spec, data, device, callbacks, output_dir)
+    if result.stopped and shutdown_requested.is_set() and not reporter.is_cancelled():
+        raise JobInterrupted
+    status = "cancelled" if result.stopped else "succeeded"
+    reporter.finish(status, {"outputs": str(output_dir), "epochs_completed": result.epochs_completed})
+    logger.info("job %s %s after %d steps", job_id, status, result.steps)
+    return status

@@ -1,0 +1,33 @@
+"""Start a genqueue worker process."""
+
+from __future__ import annotations
+
+import logging
+
+from shared.settings import Settings, redact
+from worker.celery_app import create_app
+
+logger = logging.getLogger(__name__)
+
+
+def run_worker(settings: Settings, *, name: str, loglevel: str) -> None:
+    """Serve jobs until stopped, one at a time in this process.
+
+    The solo pool runs each job in the worker's own process: torch in a forked pool
+    child hangs once the parent has used it, and one GPU wants one job anyway.
+    """
+    logging.getLogger().setLevel(loglevel.upper())
+    app = create_app(settings)
+    logger.info("worker %s serving queue %s on %s", name, settings.queue, redact(app.conf.broker_url))
+    app.worker_main(
+        [
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            f"--queues={settings.queue}",
+            f"--hostname={name}",
+            f"--loglevel={loglevel}",
+            "--without-mingle",
+            "--without-gossip",
+        ]
+    )

@@ -1,0 +1,152 @@
+"""Send a job's events to its Redis Stream without slowing the training loop.
+
+The loop only appends to an in-memory buffer. A background thread sends the buffer
+a few times a second in one pipeline, renews the job's lease and reads its
+cancellation flag. Per-step losses are gathered into one ``metrics`` event per send,
+so a chart gets a few updates a second however fast the steps are. If Redis is
+unreachable the buffer is kept and sent once it is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import redis
+
+from shared.events import (
+    HEARTBEAT_SECONDS,
+    LEASE_SECONDS,
+    STREAM_RETENTION_SECONDS,
+    Event,
+    cancel_key,
+    done_key,
+    lease_key,
+    stream_key,
+)
+
+logger = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 0.25
+
+
+class Reporter:
+    """The worker's side of one job's event stream, lease and cancel flag."""
+
+    def __init__(self, client: redis.Redis, job_id: str, holder: str) -> None:
+        self.client = client
+        self.job_id = job_id
+        self.holder = holder
+        self._events: list[Event] = []
+        self._rows: list[dict[str, Any]] = []
+        self._progress: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._cancelled = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"reporter-{job_id[:8]}", daemon=True)
+
+    # -- claiming the job ---------------------------------------------------------
+
+    def acquire(self) -> str | None:
+        """Take the job's lease; return why not when the job is not ours to run."""
+        if self.client.exists(done_key(self.job_id)):
+            return "it has already finished"
+        if self.client.exists(cancel_key(self.job_id)):
+            return "it was cancelled"
+        if not self.client.set(lease_key(self.job_id), self.holder, nx=True, ex=LEASE_SECONDS):
+            holder = self.client.get(lease_key(self.job_id))
+            return f"{(holder or b'?').decode()} holds its lease"
+        self._thread.start()
+        return None
+
+    def is_cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    # -- what the training loop calls ---------------------------------------------
+
+    def emit(self, type_: str, payload: dict[str, Any], png: bytes | None = None) -> None:
+        with self._lock:
+            self._take_rows()
+            self._events.append(Event(type_, payload, png=png))  # type: ignore[arg-type]
+
+    def step(self, row: dict[str, Any], progress: dict[str, Any]) -> None:
+        """Record one training step; sent with the next batch."""
+        with self._lock:
+            self._rows.append(row)
+            self._progress = progress
+
+    # -- ending -------------------------------------------------------------------
+
+    def finish(self, status: str, payload: dict[str, Any], timeout: float = 60.0) -> None:
+        """Send the final state and everything before it, then let the lease go."""
+        self.emit("state", {"status": status, **payload})
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        deadline = time.monotonic() + timeout
+        while not self._flush() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        self._close_stream(status)
+
+    def _close_stream(self, status: str) -> None:
+        try:
+            pipe = self.client.pipeline()
+            if status in {"succeeded", "failed", "cancelled"}:
+                pipe.set(done_key(self.job_id), status, ex=STREAM_RETENTION_SECONDS)
+            pipe.expire(stream_key(self.job_id), STREAM_RETENTION_SECONDS)
+            pipe.delete(lease_key(self.job_id))
+            pipe.execute()
+        except redis.RedisError:
+            logger.warning("could not close the stream of job %s; its lease will expire", self.job_id)
+
+    # -- the background thread ----------------------------------------------------
+
+    def _run(self) -> None:
+        last_beat = 0.0
+        while not self._stop.wait(FLUSH_SECONDS):
+            self._flush()
+            if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
+                last_beat = time.monotonic() if self._heartbeat() else last_beat
+
+    def _take_rows(self) -> None:
+        """Turn gathered steps into events, keeping them in order with the rest."""
+        if self._rows:
+            self._events.append(Event("metrics", {"rows": self._rows}))
+            self._rows = []
+        if self._progress is not None:
+            self._events.append(Event("progress", self._progress))
+            self._progress = None
+
+    def _flush(self) -> bool:
+        with self._lock:
+            self._take_rows()
+            batch, self._events = self._events, []
+        if not batch:
+            return True
+        try:
+            # One MULTI/EXEC, so a dropped connection never leaves half a batch sent.
+            pipe = self.client.pipeline()
+            for event in batch:
+                pipe.xadd(stream_key(self.job_id), event.to_fields())  # type: ignore[arg-type]
+            pipe.execute()
+            return True
+        except redis.RedisError as exc:
+            logger.warning("cannot send %d events of job %s yet: %s", len(batch), self.job_id, exc)
+            with self._lock:
+                self._events[:0] = batch
+            return False
+
+    def _heartbeat(self) -> bool:
+        try:
+            pipe = self.client.pipeline()
+            pipe.set(lease_key(self.job_id), self.holder, xx=True, ex=LEASE_SECONDS)
+            pipe.exists(cancel_key(self.job_id))
+            _, cancelled = pipe.execute()
+        except redis.RedisError as exc:
+            logger.warning("cannot renew the lease of job %s: %s", self.job_id, exc)
+            return False
+        if cancelled:
+            self._cancelled.set()
+        return True
