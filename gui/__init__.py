@@ -1,0 +1,1 @@
+"""The genqueue desktop app (PySide6)."""

@@ -1,0 +1,177 @@
+"""The `genqueue` command line: run the stack, submit jobs, follow and inspect them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from shared import display
+from shared.client import Client
+from shared.errors import GenqueueError
+from shared.settings import Settings
+from shared.spec import TrainSpec
+
+logger = logging.getLogger(__name__)
+
+
+@click.group()
+@click.option("--home", type=click.Path(file_okay=False), help="genqueue home directory [env GENQUEUE_HOME].")
+@click.option("--broker", "broker_url", metavar="URL", help="redis://:PASSWORD@HOST:PORT/0 [env GENQUEUE_BROKER_URL].")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None, broker_url: str | None, verbose: bool) -> None:
+    """Train and sample GANs and VAEs on GPU workers through a Redis queue."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = Settings.load(home=home, broker_url=broker_url)
+
+
+@cli.command()
+@click.option("--no-gui", is_flag=True, help="Run Redis, a worker and ingestion without the app.")
+@click.pass_obj
+def up(settings: Settings, no_gui: bool) -> None:
+    """Start the embedded Redis, one local worker and the desktop app; Ctrl-C stops them."""
+    from shared.stack import LocalStack
+
+    with LocalStack(settings) as stack:
+        click.echo(stack.describe())
+        if no_gui:
+            stack.wait_for_interrupt()
+        else:
+            from gui.app import run_app
+
+            run_app(settings, stack.client)
+
+
+@cli.command()
+@click.option("--queue", help="Queue to serve [env GENQUEUE_QUEUE; default gpu].")
+@click.option("--name", default="genqueue@%h", show_default=True, help="Worker name; %h is the host name.")
+@click.option("--artifact-dir", type=click.Path(file_okay=False), help="Where trained models go [env GENQUEUE_ARTIFACT_DIR].")
+@click.option("--loglevel", default="info", show_default=True)
+@click.pass_obj
+def worker(settings: Settings, queue: str | None, name: str, artifact_dir: str | None, loglevel: str) -> None:
+    """Serve training jobs from the broker, one at a time, on this machine's GPU or CPU."""
+    from worker.main import run_worker
+
+    settings = Settings.load(
+        home=settings.home, broker_url=settings.broker_url, queue=queue, artifact_dir=artifact_dir
+    )
+    run_worker(settings, name=name, loglevel=loglevel)
+
+
+@cli.command()
+@click.pass_obj
+def gui(settings: Settings) -> None:
+    """Open the desktop app against an existing broker."""
+    from gui.app import run_app
+
+    client = Client(settings)
+    run_app(settings, client)
+
+
+@cli.group()
+def submit() -> None:
+    """Put a new job on the queue and print its id."""
+
+
+@submit.command("train")
+@click.option("--model", type=click.Choice(["vae", "gan"]), required=True)
+@click.option("--dataset", required=True, help="'digits', an MNIST IDX file or folder, or a folder of images.")
+@click.option("--epochs", type=int)
+@click.option("--batch-size", type=int)
+@click.option("--lr", type=float, help="Adam learning rate.")
+@click.option("--latent-dim", type=int)
+@click.option("--seed", type=int)
+@click.option("--name", help="A label for the job.")
+@click.option("--image-size", type=int, help="Pixels per side; default: the dataset's own.")
+@click.option("--channels", type=click.Choice(["1", "3"]), help="1 grey or 3 RGB; default: the dataset's own.")
+@click.option("--max-images", type=int, help="Train on the first N images only.")
+@click.option("--dataset-on-worker", is_flag=True, help="The path exists on the worker, not here: skip the local check.")
+@click.pass_obj
+def submit_train(settings: Settings, dataset_on_worker: bool, **values: Any) -> None:
+    """Submit a training job."""
+    if values["channels"] is not None:
+        values["channels"] = int(values["channels"])
+    fields = {k: v for k, v in values.items() if v is not None}
+    spec = TrainSpec.from_json(fields)
+    job_id = Client(settings).submit(spec, check_dataset=not dataset_on_worker)
+    click.echo(job_id)
+
+
+@cli.command()
+@click.option("--status", help="Only jobs in this status.")
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+def jobs(settings: Settings, status: str | None, limit: int, as_json: bool) -> None:
+    """List jobs, newest first."""
+    client = Client(settings)
+    offline = client.sync()
+    rows = client.store.list_jobs(status=status, limit=limit)
+    if as_json:
+        click.echo(json.dumps([job.to_json() for job in rows], indent=2))
+        return
+    display.jobs_table(rows, offline)
+
+
+@cli.command()
+@click.argument("job")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_obj
+def show(settings: Settings, job: str, as_json: bool) -> None:
+    """One job's spec, status, device, worker, losses per epoch and outputs."""
+    client = Client(settings)
+    offline = client.sync()
+    details = display.job_details(client.store, job)
+    if as_json:
+        click.echo(json.dumps(details, indent=2))
+        return
+    display.show_job(details, offline)
+
+
+@cli.command()
+@click.argument("job")
+@click.option("--timeout", type=float, help="Give up after this many seconds (exit 3).")
+@click.pass_obj
+def wait(settings: Settings, job: str, timeout: float | None) -> None:
+    """Follow a job until it ends; exit 0 only if it succeeded."""
+    client = Client(settings)
+    final = display.follow(client, job, timeout)
+    if final.status == "succeeded":
+        return
+    if final.error:
+        click.echo(f"job {final.id} {final.status}: {final.error}", err=True)
+    sys.exit(3 if final.status not in {"failed", "cancelled"} else 1)
+
+
+@cli.command()
+@click.argument("job")
+@click.pass_obj
+def cancel(settings: Settings, job: str) -> None:
+    """Cancel a queued or running job."""
+    view = Client(settings).cancel(job)
+    click.echo(f"{view.id} {view.status}" + ("" if view.status == "cancelled" else " (cancel requested)"))
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="genqueue", standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except GenqueueError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""The client side of genqueue: submit, cancel, and keep the history up to date.
+
+The command line and the desktop app both go through this class; it owns the SQLite
+history and the connection to the broker, and nothing here blocks for long unless
+asked to wait.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from functools import cached_property
+
+import redis
+
+from shared.datasets import detect_dataset
+from shared.errors import BrokerError
+from shared.events import (
+    STREAM_RETENTION_SECONDS,
+    TERMINAL,
+    Event,
+    cancel_key,
+    lease_key,
+    stream_key,
+)
+from shared.history import HistoryStore, JobView
+from shared.ingest import Ingestor
+from shared.queue import TRAIN_TASK, broker_url, connect_redis, make_celery
+from shared.settings import Settings, redact
+from shared.spec import TrainSpec
+
+logger = logging.getLogger(__name__)
+
+
+class Client:
+    """One user's view of the queue and their job history."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def store(self) -> HistoryStore:
+        return HistoryStore.open(self.settings.db_path)
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return connect_redis(self.settings)
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        return Ingestor(self.store, self.redis, self.settings.images_dir)
+
+    def submit(self, spec: TrainSpec, *, check_dataset: bool = True) -> str:
+        """Record the job, then put it on the queue; return its id."""
+        if check_dataset:
+            spec = spec.model_copy(update={"dataset": detect_dataset(spec.dataset).canonical()})
+        self.redis  # noqa: B018 - fail before anything is written if Redis is down
+        job_id = str(uuid.uuid4())
+        self.store.add_job(job_id, spec.to_json())
+        try:
+            self._send(job_id, spec)
+        except Exception as exc:
+            self.store.delete_job(job_id)
+            url = redact(broker_url(self.settings))
+            raise BrokerError(f"Could not queue the job on {url}: {exc}. Nothing was submitted.") from None
+        logger.info("job %s queued", job_id)
+        return job_id
+
+    def _send(self, job_id: str, spec: TrainSpec) -> None:
+        app = make_celery(self.settings)
+        try:
+            app.send_task(TRAIN_TASK, args=[job_id, spec.to_json()], task_id=job_id, retry=False)
+        finally:
+            app.close()
+
+    def cancel(self, ref: str) -> JobView:
+        """Ask the job's worker to stop it, or keep it from ever starting."""
+        job = self.store.get_job(ref)
+        if job.status in TERMINAL:
+            return job
+        self.redis.set(cancel_key(job.id), "1", ex=STREAM_RETENTION_SECONDS)
+        if not self.redis.exists(lease_key(job.id)):
+            # No worker holds it, so none will report the end: say it on the job's
+            # stream ourselves, and the worker that later takes it will drop it.
+            event = Event("state", {"status": "cancelled", "error": "Cancelled before it started."})
+            self.redis.xadd(stream_key(job.id), event.to_fields())  # type: ignore[arg-type]
+        self.ingestor.catch_up()
+        return self.store.get_job(job.id)
+
+    def sync(self) -> str | None:
+        """Store what the broker holds now; return why not if it cannot be reached."""
+        try:
+            self.ingestor.catch_up()
+        except (BrokerError, redis.RedisError) as exc:
+            return str(exc)
+        return None
+
+    def wait(
+        self, ref: str, on_update: Callable[[JobView], None] | None = None, timeout: float | None = None
+    ) -> JobView:
+        """Follow the job until it ends, calling on_update as its events arrive."""
+        job_id = self.store.get_job(ref).id
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            self.ingestor.poll(block_ms=500)
+            job = self.store.get_job(job_id)
+            if on_update is not None:
+                on_update(job)
+            if job.status in TERMINAL:
+                return job
+            if deadline is not None and time.monotonic() > deadline:
+                return job

@@ -1,0 +1,151 @@
+"""What the command line prints: job tables, one job's details, a live progress bar."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from shared.client import Client
+from shared.history import HistoryStore, JobView
+
+STATUS_STYLE = {
+    "queued": "cyan",
+    "running": "yellow",
+    "succeeded": "green",
+    "failed": "red",
+    "cancelled": "magenta",
+    "interrupted": "red",
+}
+
+
+def _console() -> Console:
+    # Piped output has no width to fit; keep rows whole so scripts can grep them.
+    return Console() if sys.stdout.isatty() else Console(width=200)
+
+
+def progress_fraction(job: JobView) -> float:
+    if job.status == "succeeded":
+        return 1.0
+    if not job.steps_per_epoch or not job.epochs:
+        return 0.0
+    return min(job.step / (job.steps_per_epoch * job.epochs), 1.0)
+
+
+def format_losses(values: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v:.4g}" for k, v in values.items() if isinstance(v, (int, float)))
+
+
+def format_age(moment: datetime | None) -> str:
+    if moment is None:
+        return "-"
+    seconds = (datetime.now(UTC) - moment).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit} ago"
+    return f"{seconds:.0f}s ago"
+
+
+def jobs_table(rows: list[JobView], offline: str | None) -> None:
+    console = _console()
+    table = Table("id", "name", "model", "dataset", "status", "progress", "latest losses", "age")
+    for job in rows:
+        style = STATUS_STYLE.get(job.status, "")
+        table.add_row(
+            job.id[:8],
+            job.name or "-",
+            job.model,
+            _short_dataset(job.dataset),
+            f"[{style}]{job.status}[/]",
+            f"{progress_fraction(job):.0%} e{job.epoch}/{job.epochs}",
+            format_losses(job.latest),
+            format_age(job.submitted_at),
+        )
+    console.print(table)
+    _offline_note(console, offline)
+
+
+def _short_dataset(dataset: str) -> str:
+    return dataset if len(dataset) <= 32 else "…" + dataset[-31:]
+
+
+def _offline_note(console: Console, offline: str | None) -> None:
+    if offline:
+        console.print(f"[yellow]Broker unreachable, showing stored history: {offline}[/]")
+
+
+def job_details(store: HistoryStore, ref: str) -> dict[str, Any]:
+    """Everything `show` prints, as plain JSON-ready values."""
+    job = store.get_job(ref)
+    images = store.images(job.id)
+    return {
+        **job.to_json(),
+        "progress": progress_fraction(job),
+        "epoch_losses": [{"epoch": e, **means} for e, means in store.epoch_means(job.id)],
+        "images": [{"epoch": i.epoch, "name": i.name, "path": str(i.path)} for i in images],
+    }
+
+
+def show_job(details: dict[str, Any], offline: str | None) -> None:
+    console = _console()
+    style = STATUS_STYLE.get(details["status"], "")
+    console.print(f"[bold]{details['id']}[/] {details['name']}  [{style}]{details['status']}[/]")
+    for label, key in (("device", "device"), ("worker", "worker"), ("submitted", "submitted_at"), ("started", "started_at"), ("finished", "finished_at")):
+        console.print(f"  {label:<10} {details.get(key) or '-'}")
+    console.print(f"  {'progress':<10} {details['progress']:.0%} (epoch {details['epoch']}/{details['epochs']}, step {details['step']})")
+    if details.get("error"):
+        console.print(f"  [red]{'error':<10} {details['error']}[/]")
+    console.print("  spec       " + " ".join(f"{k}={v}" for k, v in details["spec"].items()))
+    _epoch_table(console, details["epoch_losses"])
+    console.print(f"  {'model':<10} {details.get('outputs') or '-'} (on the worker)")
+    console.print(f"  {'samples':<10} {details.get('samples_dir') or '-'} ({len(details['images'])} images)")
+    _offline_note(console, offline)
+
+
+def _epoch_table(console: Console, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    names = [k for k in rows[0] if k != "epoch"]
+    table = Table("epoch", *names, title="mean losses per epoch")
+    for row in rows:
+        table.add_row(str(row["epoch"]), *(f"{row[n]:.4f}" for n in names))
+    console.print(table)
+
+
+def follow(client: Client, ref: str, timeout: float | None) -> JobView:
+    """Wait for the job, with a progress bar on a terminal and plain lines elsewhere."""
+    if not sys.stdout.isatty():
+        return client.wait(ref, _line_printer(), timeout)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[losses]}"),
+    )
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task("queued", total=1.0, losses="")
+
+        def update(job: JobView) -> None:
+            text = f"{job.status} epoch {job.epoch}/{job.epochs} step {job.step}"
+            bar.update(task, completed=progress_fraction(job), description=text, losses=format_losses(job.latest))
+
+        return client.wait(ref, update, timeout)
+
+
+def _line_printer() -> Any:
+    seen: dict[str, Any] = {"key": None, "at": 0.0}
+
+    def update(job: JobView) -> None:
+        key = (job.status, job.epoch)
+        if key == seen["key"] and time.monotonic() - seen["at"] < 10:
+            return
+        seen.update(key=key, at=time.monotonic())
+        print(f"{job.id[:8]} {job.status} epoch {job.epoch}/{job.epochs} step {job.step} {format_losses(job.latest)}", flush=True)
+
+    return update

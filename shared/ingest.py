@@ -1,0 +1,79 @@
+"""Bring events from the per-job Redis Streams into the client's SQLite history.
+
+Each pass reads every followed job's stream from the position stored in SQLite and
+hands the entries to the store, which writes them and the new position in one
+transaction. A client stopped at any moment and started again therefore ends with
+every event exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import redis
+
+from shared.events import Event, lease_key, stream_key
+from shared.history import HistoryStore
+
+logger = logging.getLogger(__name__)
+
+BATCH = 1000
+
+
+class Ingestor:
+    """Follows the streams of unfinished jobs and stores what arrives."""
+
+    def __init__(self, store: HistoryStore, client: redis.Redis, images_root: Path) -> None:
+        self.store = store
+        self.client = client
+        self.images_root = images_root
+
+    def poll(self, block_ms: int | None = None) -> int:
+        """Read and store what is new; wait up to block_ms for something to arrive."""
+        follow = dict(self.store.jobs_to_follow())
+        if not follow:
+            return 0
+        applied = self._read_and_apply(follow, block_ms)
+        self._check_leases()
+        return applied
+
+    def catch_up(self) -> int:
+        """Store everything available now, without waiting."""
+        total = 0
+        while (count := self.poll()) > 0:
+            total += count
+        return total
+
+    def _read_and_apply(self, follow: dict[str, str], block_ms: int | None) -> int:
+        streams = {stream_key(job_id): last for job_id, last in follow.items()}
+        replies = self.client.xread(streams, count=BATCH, block=block_ms)
+        applied = 0
+        for key, entries in replies or []:
+            job_id = key.decode().rsplit(":", 1)[-1]
+            applied += self._apply(job_id, entries)
+        return applied
+
+    def _apply(self, job_id: str, entries: Sequence[tuple[bytes, dict[bytes, bytes]]]) -> int:
+        parsed = [(sid.decode(), Event.from_fields(fields)) for sid, fields in entries]
+        count = self.store.apply_events(job_id, parsed, self.images_root)
+        logger.debug("stored %d events of job %s", count, job_id)
+        return count
+
+    def _check_leases(self) -> None:
+        """Mark running jobs whose worker stopped renewing its lease as interrupted."""
+        for job in self.store.list_jobs(status="running"):
+            if self.client.exists(lease_key(job.id)):
+                continue
+            # The worker writes its last event before it lets the lease go, so read
+            # once more before deciding the job was abandoned.
+            last = dict(self.store.jobs_to_follow()).get(job.id, "0-0")
+            self._read_and_apply({job.id: last}, None)
+            if self.store.get_job(job.id).status == "running":
+                reason = (
+                    f"Worker {job.worker or '?'} stopped renewing its lease at step "
+                    f"{job.step}; the job runs again if its message is delivered again."
+                )
+                self.store.mark_interrupted(job.id, reason)
+                logger.warning("job %s interrupted: %s", job.id, reason)

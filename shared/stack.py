@@ -1,0 +1,115 @@
+"""The single-machine stack `genqueue up` runs: embedded Redis, one worker, ingestion.
+
+It stops only what it started: a Redis already running for this home directory, or a
+broker configured elsewhere, is used and left running.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from types import TracebackType
+
+import redis
+
+from shared.client import Client
+from shared.errors import BrokerError
+from shared.redis_server import EmbeddedRedis
+from shared.settings import Settings, redact
+
+logger = logging.getLogger(__name__)
+
+WORKER_STOP_SECONDS = 30
+
+
+class LocalStack:
+    """Context manager that starts the pieces in order and stops them in reverse."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.redis: EmbeddedRedis | None = None
+        self.worker: subprocess.Popen[bytes] | None = None
+        self.client = Client(settings)
+        self._stop = threading.Event()
+        self._ingest = threading.Thread(target=self._ingest_loop, name="ingest", daemon=True)
+
+    def __enter__(self) -> LocalStack:
+        try:
+            self._start_redis()
+            self._start_worker()
+            self._ingest.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+    def describe(self) -> str:
+        broker = redact(self.settings.broker_url or EmbeddedRedis(self.settings.redis_dir).url)
+        owned = " (started here)" if self.redis else ""
+        return (
+            f"genqueue is up: broker {broker}{owned}, one local worker, history in "
+            f"{self.settings.db_path}.\nSubmit a job from another terminal, for example:\n"
+            "  genqueue submit train --model vae --dataset digits --epochs 5\n"
+            "Ctrl-C stops what this command started."
+        )
+
+    def wait_for_interrupt(self) -> None:
+        try:
+            while self.worker is None or self.worker.poll() is None:
+                self._stop.wait(1.0)
+        except KeyboardInterrupt:
+            return
+        raise BrokerError(f"The local worker exited with code {self.worker.returncode}; see the log above.")
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._ingest.is_alive():
+            self._ingest.join(timeout=5)
+        self._stop_worker()
+        if self.redis is not None:
+            self.redis.stop()
+            self.redis = None
+
+    def _start_redis(self) -> None:
+        if self.settings.broker_url:
+            return
+        embedded = EmbeddedRedis(self.settings.redis_dir)
+        if embedded.is_running():
+            logger.info("using the embedded Redis that is already running")
+            return
+        embedded.start()
+        self.redis = embedded
+
+    def _start_worker(self) -> None:
+        env = {**os.environ, "GENQUEUE_HOME": str(self.settings.home)}
+        command = [sys.executable, "-m", "shared.cli", "worker", "--name", "local@%h"]
+        # A session of its own, so the terminal's Ctrl-C reaches only this process,
+        # which then stops the worker before the Redis it reports to.
+        self.worker = subprocess.Popen(command, env=env, start_new_session=True)
+
+    def _stop_worker(self) -> None:
+        if self.worker is None or self.worker.poll() is not None:
+            return
+        self.worker.send_signal(signal.SIGTERM)
+        try:
+            self.worker.wait(WORKER_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            logger.warning("the worker did not stop within %d s; killing it", WORKER_STOP_SECONDS)
+            self.worker.kill()
+            self.worker.wait()
+
+    def _ingest_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.client.ingestor.poll(block_ms=1000)
+            except (BrokerError, redis.RedisError) as exc:
+                logger.warning("ingestion paused: %s", exc)
+                self._stop.wait(2.0)
+            self._stop.wait(0.05)
