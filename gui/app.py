@@ -21,7 +21,9 @@ def run_app(settings: Settings, client: Client) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     window = QMainWindow()
     window.setWindowTitle("genqueue")
-    broker = redact(settings.broker_url) if settings.broker_url else "the embedded Redis"
+    broker = (
+        redact(settings.broker_url) if settings.broker_url else "the embedded Redis"
+    )
     text = (
         "<h2>genqueue</h2>"
         f"<p>Broker: {broker}<br>History: {settings.db_path}</p>"

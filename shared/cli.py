@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -20,11 +19,22 @@ logger = logging.getLogger(__name__)
 
 
 @click.group()
-@click.option("--home", type=click.Path(file_okay=False), help="genqueue home directory [env GENQUEUE_HOME].")
-@click.option("--broker", "broker_url", metavar="URL", help="redis://:PASSWORD@HOST:PORT/0 [env GENQUEUE_BROKER_URL].")
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False),
+    help="genqueue home directory [env GENQUEUE_HOME].",
+)
+@click.option(
+    "--broker",
+    "broker_url",
+    metavar="URL",
+    help="redis://:PASSWORD@HOST:PORT/0 [env GENQUEUE_BROKER_URL].",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 @click.pass_context
-def cli(ctx: click.Context, home: str | None, broker_url: str | None, verbose: bool) -> None:
+def cli(
+    ctx: click.Context, home: str | None, broker_url: str | None, verbose: bool
+) -> None:
     """Train and sample GANs and VAEs on GPU workers through a Redis queue."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
@@ -34,7 +44,9 @@ def cli(ctx: click.Context, home: str | None, broker_url: str | None, verbose: b
 
 
 @cli.command()
-@click.option("--no-gui", is_flag=True, help="Run Redis, a worker and ingestion without the app.")
+@click.option(
+    "--no-gui", is_flag=True, help="Run Redis, a worker and ingestion without the app."
+)
 @click.pass_obj
 def up(settings: Settings, no_gui: bool) -> None:
     """Start the embedded Redis, one local worker and the desktop app; Ctrl-C stops them."""
@@ -52,16 +64,34 @@ def up(settings: Settings, no_gui: bool) -> None:
 
 @cli.command()
 @click.option("--queue", help="Queue to serve [env GENQUEUE_QUEUE; default gpu].")
-@click.option("--name", default="genqueue@%h", show_default=True, help="Worker name; %h is the host name.")
-@click.option("--artifact-dir", type=click.Path(file_okay=False), help="Where trained models go [env GENQUEUE_ARTIFACT_DIR].")
+@click.option(
+    "--name",
+    default="genqueue@%h",
+    show_default=True,
+    help="Worker name; %h is the host name.",
+)
+@click.option(
+    "--artifact-dir",
+    type=click.Path(file_okay=False),
+    help="Where trained models go [env GENQUEUE_ARTIFACT_DIR].",
+)
 @click.option("--loglevel", default="info", show_default=True)
 @click.pass_obj
-def worker(settings: Settings, queue: str | None, name: str, artifact_dir: str | None, loglevel: str) -> None:
+def worker(
+    settings: Settings,
+    queue: str | None,
+    name: str,
+    artifact_dir: str | None,
+    loglevel: str,
+) -> None:
     """Serve training jobs from the broker, one at a time, on this machine's GPU or CPU."""
     from worker.main import run_worker
 
     settings = Settings.load(
-        home=settings.home, broker_url=settings.broker_url, queue=queue, artifact_dir=artifact_dir
+        home=settings.home,
+        broker_url=settings.broker_url,
+        queue=queue,
+        artifact_dir=artifact_dir,
     )
     run_worker(settings, name=name, loglevel=loglevel)
 
@@ -83,17 +113,31 @@ def submit() -> None:
 
 @submit.command("train")
 @click.option("--model", type=click.Choice(["vae", "gan"]), required=True)
-@click.option("--dataset", required=True, help="'digits', an MNIST IDX file or folder, or a folder of images.")
+@click.option(
+    "--dataset",
+    required=True,
+    help="'digits', an MNIST IDX file or folder, or a folder of images.",
+)
 @click.option("--epochs", type=int)
 @click.option("--batch-size", type=int)
 @click.option("--lr", type=float, help="Adam learning rate.")
 @click.option("--latent-dim", type=int)
 @click.option("--seed", type=int)
 @click.option("--name", help="A label for the job.")
-@click.option("--image-size", type=int, help="Pixels per side; default: the dataset's own.")
-@click.option("--channels", type=click.Choice(["1", "3"]), help="1 grey or 3 RGB; default: the dataset's own.")
+@click.option(
+    "--image-size", type=int, help="Pixels per side; default: the dataset's own."
+)
+@click.option(
+    "--channels",
+    type=click.Choice(["1", "3"]),
+    help="1 grey or 3 RGB; default: the dataset's own.",
+)
 @click.option("--max-images", type=int, help="Train on the first N images only.")
-@click.option("--dataset-on-worker", is_flag=True, help="The path exists on the worker, not here: skip the local check.")
+@click.option(
+    "--dataset-on-worker",
+    is_flag=True,
+    help="The path exists on the worker, not here: skip the local check.",
+)
 @click.pass_obj
 def submit_train(settings: Settings, dataset_on_worker: bool, **values: Any) -> None:
     """Submit a training job."""
@@ -157,7 +201,10 @@ def wait(settings: Settings, job: str, timeout: float | None) -> None:
 def cancel(settings: Settings, job: str) -> None:
     """Cancel a queued or running job."""
     view = Client(settings).cancel(job)
-    click.echo(f"{view.id} {view.status}" + ("" if view.status == "cancelled" else " (cancel requested)"))
+    click.echo(
+        f"{view.id} {view.status}"
+        + ("" if view.status == "cancelled" else " (cancel requested)")
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

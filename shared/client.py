@@ -55,7 +55,9 @@ class Client:
     def submit(self, spec: TrainSpec, *, check_dataset: bool = True) -> str:
         """Record the job, then put it on the queue; return its id."""
         if check_dataset:
-            spec = spec.model_copy(update={"dataset": detect_dataset(spec.dataset).canonical()})
+            spec = spec.model_copy(
+                update={"dataset": detect_dataset(spec.dataset).canonical()}
+            )
         self.redis  # noqa: B018 - fail before anything is written if Redis is down
         job_id = str(uuid.uuid4())
         self.store.add_job(job_id, spec.to_json())
@@ -64,14 +66,18 @@ class Client:
         except Exception as exc:
             self.store.delete_job(job_id)
             url = redact(broker_url(self.settings))
-            raise BrokerError(f"Could not queue the job on {url}: {exc}. Nothing was submitted.") from None
+            raise BrokerError(
+                f"Could not queue the job on {url}: {exc}. Nothing was submitted."
+            ) from None
         logger.info("job %s queued", job_id)
         return job_id
 
     def _send(self, job_id: str, spec: TrainSpec) -> None:
         app = make_celery(self.settings)
         try:
-            app.send_task(TRAIN_TASK, args=[job_id, spec.to_json()], task_id=job_id, retry=False)
+            app.send_task(
+                TRAIN_TASK, args=[job_id, spec.to_json()], task_id=job_id, retry=False
+            )
         finally:
             app.close()
 
@@ -84,7 +90,10 @@ class Client:
         if not self.redis.exists(lease_key(job.id)):
             # No worker holds it, so none will report the end: say it on the job's
             # stream ourselves, and the worker that later takes it will drop it.
-            event = Event("state", {"status": "cancelled", "error": "Cancelled before it started."})
+            event = Event(
+                "state",
+                {"status": "cancelled", "error": "Cancelled before it started."},
+            )
             self.redis.xadd(stream_key(job.id), event.to_fields())  # type: ignore[arg-type]
         self.ingestor.catch_up()
         return self.store.get_job(job.id)
@@ -98,7 +107,10 @@ class Client:
         return None
 
     def wait(
-        self, ref: str, on_update: Callable[[JobView], None] | None = None, timeout: float | None = None
+        self,
+        ref: str,
+        on_update: Callable[[JobView], None] | None = None,
+        timeout: float | None = None,
     ) -> JobView:
         """Follow the job until it ends, calling on_update as its events arrive."""
         job_id = self.store.get_job(ref).id

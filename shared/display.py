@@ -38,7 +38,9 @@ def progress_fraction(job: JobView) -> float:
 
 
 def format_losses(values: dict[str, Any]) -> str:
-    return " ".join(f"{k}={v:.4g}" for k, v in values.items() if isinstance(v, (int, float)))
+    return " ".join(
+        f"{k}={v:.4g}" for k, v in values.items() if isinstance(v, (int, float))
+    )
 
 
 def format_age(moment: datetime | None) -> str:
@@ -53,7 +55,9 @@ def format_age(moment: datetime | None) -> str:
 
 def jobs_table(rows: list[JobView], offline: str | None) -> None:
     console = _console()
-    table = Table("id", "name", "model", "dataset", "status", "progress", "latest losses", "age")
+    table = Table(
+        "id", "name", "model", "dataset", "status", "progress", "latest losses", "age"
+    )
     for job in rows:
         style = STATUS_STYLE.get(job.status, "")
         table.add_row(
@@ -76,7 +80,9 @@ def _short_dataset(dataset: str) -> str:
 
 def _offline_note(console: Console, offline: str | None) -> None:
     if offline:
-        console.print(f"[yellow]Broker unreachable, showing stored history: {offline}[/]")
+        console.print(
+            f"[yellow]Broker unreachable, showing stored history: {offline}[/]"
+        )
 
 
 def job_details(store: HistoryStore, ref: str) -> dict[str, Any]:
@@ -86,24 +92,42 @@ def job_details(store: HistoryStore, ref: str) -> dict[str, Any]:
     return {
         **job.to_json(),
         "progress": progress_fraction(job),
-        "epoch_losses": [{"epoch": e, **means} for e, means in store.epoch_means(job.id)],
-        "images": [{"epoch": i.epoch, "name": i.name, "path": str(i.path)} for i in images],
+        "epoch_losses": [
+            {"epoch": e, **means} for e, means in store.epoch_means(job.id)
+        ],
+        "images": [
+            {"epoch": i.epoch, "name": i.name, "path": str(i.path)} for i in images
+        ],
     }
 
 
 def show_job(details: dict[str, Any], offline: str | None) -> None:
     console = _console()
     style = STATUS_STYLE.get(details["status"], "")
-    console.print(f"[bold]{details['id']}[/] {details['name']}  [{style}]{details['status']}[/]")
-    for label, key in (("device", "device"), ("worker", "worker"), ("submitted", "submitted_at"), ("started", "started_at"), ("finished", "finished_at")):
+    console.print(
+        f"[bold]{details['id']}[/] {details['name']}  [{style}]{details['status']}[/]"
+    )
+    for label, key in (
+        ("device", "device"),
+        ("worker", "worker"),
+        ("submitted", "submitted_at"),
+        ("started", "started_at"),
+        ("finished", "finished_at"),
+    ):
         console.print(f"  {label:<10} {details.get(key) or '-'}")
-    console.print(f"  {'progress':<10} {details['progress']:.0%} (epoch {details['epoch']}/{details['epochs']}, step {details['step']})")
+    console.print(
+        f"  {'progress':<10} {details['progress']:.0%} (epoch {details['epoch']}/{details['epochs']}, step {details['step']})"
+    )
     if details.get("error"):
         console.print(f"  [red]{'error':<10} {details['error']}[/]")
-    console.print("  spec       " + " ".join(f"{k}={v}" for k, v in details["spec"].items()))
+    console.print(
+        "  spec       " + " ".join(f"{k}={v}" for k, v in details["spec"].items())
+    )
     _epoch_table(console, details["epoch_losses"])
     console.print(f"  {'model':<10} {details.get('outputs') or '-'} (on the worker)")
-    console.print(f"  {'samples':<10} {details.get('samples_dir') or '-'} ({len(details['images'])} images)")
+    console.print(
+        f"  {'samples':<10} {details.get('samples_dir') or '-'} ({len(details['images'])} images)"
+    )
     _offline_note(console, offline)
 
 
@@ -133,7 +157,12 @@ def follow(client: Client, ref: str, timeout: float | None) -> JobView:
 
         def update(job: JobView) -> None:
             text = f"{job.status} epoch {job.epoch}/{job.epochs} step {job.step}"
-            bar.update(task, completed=progress_fraction(job), description=text, losses=format_losses(job.latest))
+            bar.update(
+                task,
+                completed=progress_fraction(job),
+                description=text,
+                losses=format_losses(job.latest),
+            )
 
         return client.wait(ref, update, timeout)
 
@@ -146,6 +175,9 @@ def _line_printer() -> Any:
         if key == seen["key"] and time.monotonic() - seen["at"] < 10:
             return
         seen.update(key=key, at=time.monotonic())
-        print(f"{job.id[:8]} {job.status} epoch {job.epoch}/{job.epochs} step {job.step} {format_losses(job.latest)}", flush=True)
+        print(
+            f"{job.id[:8]} {job.status} epoch {job.epoch}/{job.epochs} step {job.step} {format_losses(job.latest)}",
+            flush=True,
+        )
 
     return update

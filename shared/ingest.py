@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -25,7 +26,9 @@ BATCH = 1000
 class Ingestor:
     """Follows the streams of unfinished jobs and stores what arrives."""
 
-    def __init__(self, store: HistoryStore, client: redis.Redis, images_root: Path) -> None:
+    def __init__(
+        self, store: HistoryStore, client: redis.Redis, images_root: Path
+    ) -> None:
         self.store = store
         self.client = client
         self.images_root = images_root
@@ -47,15 +50,17 @@ class Ingestor:
         return total
 
     def _read_and_apply(self, follow: dict[str, str], block_ms: int | None) -> int:
-        streams = {stream_key(job_id): last for job_id, last in follow.items()}
-        replies = self.client.xread(streams, count=BATCH, block=block_ms)
+        streams: dict[Any, Any] = {stream_key(j): last for j, last in follow.items()}
+        replies: Any = self.client.xread(streams, count=BATCH, block=block_ms)
         applied = 0
         for key, entries in replies or []:
             job_id = key.decode().rsplit(":", 1)[-1]
             applied += self._apply(job_id, entries)
         return applied
 
-    def _apply(self, job_id: str, entries: Sequence[tuple[bytes, dict[bytes, bytes]]]) -> int:
+    def _apply(
+        self, job_id: str, entries: Sequence[tuple[bytes, dict[bytes, bytes]]]
+    ) -> int:
         parsed = [(sid.decode(), Event.from_fields(fields)) for sid, fields in entries]
         count = self.store.apply_events(job_id, parsed, self.images_root)
         logger.debug("stored %d events of job %s", count, job_id)

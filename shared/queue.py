@@ -62,12 +62,17 @@ def connect_redis(settings: Settings, *, timeout: float = 5.0) -> redis.Redis:
     """A Redis client for events, checked with a ping so failures say where and why."""
     url = broker_url(settings)
     client = redis.Redis.from_url(
-        url, socket_connect_timeout=timeout, socket_timeout=timeout + 5, health_check_interval=15
+        url,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout + 5,
+        health_check_interval=15,
     )
     try:
         client.ping()
     except redis.AuthenticationError:
-        raise BrokerError(f"Redis at {redact(url)} refused the password; check the broker URL.") from None
+        raise BrokerError(
+            f"Redis at {redact(url)} refused the password; check the broker URL."
+        ) from None
     except redis.RedisError as exc:
         raise BrokerError(
             f"Cannot reach Redis at {redact(url)} ({exc}); start it with `genqueue up` "

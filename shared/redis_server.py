@@ -91,7 +91,9 @@ class EmbeddedRedis:
         )
         log.close()
         self._wait_until_up(timeout)
-        logger.info("embedded Redis on 127.0.0.1:%s, data in %s", self.port, self.directory)
+        logger.info(
+            "embedded Redis on 127.0.0.1:%s, data in %s", self.port, self.directory
+        )
 
     def stop(self, timeout: float = 10.0) -> None:
         """Shut the server down, writing its append-only file first."""
@@ -143,7 +145,9 @@ class EmbeddedRedis:
                 return
             time.sleep(0.05)
         self.stop()
-        raise BrokerError(f"redis-server did not answer within {timeout:g} s on port {self.port}.")
+        raise BrokerError(
+            f"redis-server did not answer within {timeout:g} s on port {self.port}."
+        )
 
     def _secret_file(self, name: str, make: object) -> str:
         path = self.directory / name

@@ -67,10 +67,18 @@ class Settings:
         **flags: Any,
     ) -> Settings:
         env = os.environ if environ is None else environ
-        home_path = Path(home or env.get("GENQUEUE_HOME") or platformdirs.user_data_dir("genqueue"))
+        home_path = Path(
+            home or env.get("GENQUEUE_HOME") or platformdirs.user_data_dir("genqueue")
+        )
         home_path = home_path.expanduser().resolve()
-        config = _read_config(Path(env.get("GENQUEUE_CONFIG") or home_path / "config.toml"))
-        flags = {k: v for k, v in {"broker_url": broker_url, **flags}.items() if v is not None}
+        config = _read_config(
+            Path(env.get("GENQUEUE_CONFIG") or home_path / "config.toml")
+        )
+        flags = {
+            k: v
+            for k, v in {"broker_url": broker_url, **flags}.items()
+            if v is not None
+        }
 
         def pick(name: str, default: Any) -> Any:
             if name in flags:
@@ -82,10 +90,13 @@ class Settings:
         return cls(
             home=home_path,
             broker_url=pick("broker_url", None),
-            artifact_dir=Path(pick("artifact_dir", home_path / "artifacts")).expanduser(),
+            artifact_dir=Path(
+                pick("artifact_dir", home_path / "artifacts")
+            ).expanduser(),
             queue=str(pick("queue", DEFAULT_QUEUE)),
             visibility_timeout=_positive_int(
-                "visibility_timeout", pick("visibility_timeout", DEFAULT_VISIBILITY_TIMEOUT)
+                "visibility_timeout",
+                pick("visibility_timeout", DEFAULT_VISIBILITY_TIMEOUT),
             ),
         )
 
@@ -96,7 +107,9 @@ def _read_config(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"Cannot read the config file {path}: {exc}. Fix or remove it.") from None
+        raise ConfigError(
+            f"Cannot read the config file {path}: {exc}. Fix or remove it."
+        ) from None
     unknown = set(data) - set(_ENV)
     if unknown:
         raise ConfigError(
@@ -111,7 +124,9 @@ def _positive_int(name: str, value: Any) -> int:
     except (TypeError, ValueError):
         number = 0
     if number <= 0:
-        raise ConfigError(f"{name} must be a positive number of seconds, got {value!r}.")
+        raise ConfigError(
+            f"{name} must be a positive number of seconds, got {value!r}."
+        )
     return number
 
 

@@ -38,17 +38,45 @@ class TrainSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     kind: Literal["train"] = "train"
-    model: ModelKind = Field(description="vae (Kingma and Welling 2014) or gan (Goodfellow et al. 2014)")
-    dataset: str = Field(min_length=1, description="'digits', an MNIST IDX file or folder, or an image folder")
-    epochs: int = _limit("epochs", default=5, description="full passes over the dataset")
-    batch_size: int = _limit("batch_size", default=128, description="images per optimizer step")
-    lr: float = _limit("lr", default=1e-3, description="Adam learning rate, for both networks of a GAN")
+    model: ModelKind = Field(
+        description="vae (Kingma and Welling 2014) or gan (Goodfellow et al. 2014)"
+    )
+    dataset: str = Field(
+        min_length=1,
+        description="'digits', an MNIST IDX file or folder, or an image folder",
+    )
+    epochs: int = _limit(
+        "epochs", default=5, description="full passes over the dataset"
+    )
+    batch_size: int = _limit(
+        "batch_size", default=128, description="images per optimizer step"
+    )
+    lr: float = _limit(
+        "lr", default=1e-3, description="Adam learning rate, for both networks of a GAN"
+    )
     latent_dim: int = _limit("latent_dim", default=20, description="size of z")
-    seed: int = _limit("seed", default=0, description="seeds weights, shuffling and the fixed sample noise")
-    name: str = Field(default="", max_length=200, description="a label for people; not unique")
-    image_size: int | None = _limit("image_size", default=None, description="pixels per side; None keeps the dataset's own (image folders: 28)")
-    channels: Literal[1, 3] | None = Field(default=None, description="1 grey or 3 RGB; None keeps the dataset's own (image folders: 3)")
-    max_images: int | None = _limit("max_images", default=None, description="train on the first N images only; None uses all")
+    seed: int = _limit(
+        "seed",
+        default=0,
+        description="seeds weights, shuffling and the fixed sample noise",
+    )
+    name: str = Field(
+        default="", max_length=200, description="a label for people; not unique"
+    )
+    image_size: int | None = _limit(
+        "image_size",
+        default=None,
+        description="pixels per side; None keeps the dataset's own (image folders: 28)",
+    )
+    channels: Literal[1, 3] | None = Field(
+        default=None,
+        description="1 grey or 3 RGB; None keeps the dataset's own (image folders: 3)",
+    )
+    max_images: int | None = _limit(
+        "max_images",
+        default=None,
+        description="train on the first N images only; None uses all",
+    )
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -73,7 +101,8 @@ def _coerce_numbers(cls: type[TrainSpec], data: dict[str, Any]) -> dict[str, Any
     """Accept 1 where a float is wanted; strict mode would refuse the int."""
     float_fields = {n for n, f in cls.model_fields.items() if f.annotation is float}
     return {
-        k: float(v) if k in float_fields and type(v) is int else v for k, v in data.items()
+        k: float(v) if k in float_fields and type(v) is int else v
+        for k, v in data.items()
     }
 
 

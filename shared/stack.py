@@ -35,7 +35,9 @@ class LocalStack:
         self.worker: subprocess.Popen[bytes] | None = None
         self.client = Client(settings)
         self._stop = threading.Event()
-        self._ingest = threading.Thread(target=self._ingest_loop, name="ingest", daemon=True)
+        self._ingest = threading.Thread(
+            target=self._ingest_loop, name="ingest", daemon=True
+        )
 
     def __enter__(self) -> LocalStack:
         try:
@@ -47,11 +49,15 @@ class LocalStack:
             raise
         return self
 
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+    def __exit__(
+        self, *exc: type[BaseException] | BaseException | TracebackType | None
+    ) -> None:
         self.close()
 
     def describe(self) -> str:
-        broker = redact(self.settings.broker_url or EmbeddedRedis(self.settings.redis_dir).url)
+        broker = redact(
+            self.settings.broker_url or EmbeddedRedis(self.settings.redis_dir).url
+        )
         owned = " (started here)" if self.redis else ""
         return (
             f"genqueue is up: broker {broker}{owned}, one local worker, history in "
@@ -66,7 +72,9 @@ class LocalStack:
                 self._stop.wait(1.0)
         except KeyboardInterrupt:
             return
-        raise BrokerError(f"The local worker exited with code {self.worker.returncode}; see the log above.")
+        raise BrokerError(
+            f"The local worker exited with code {self.worker.returncode}; see the log above."
+        )
 
     def close(self) -> None:
         self._stop.set()
@@ -101,7 +109,9 @@ class LocalStack:
         try:
             self.worker.wait(WORKER_STOP_SECONDS)
         except subprocess.TimeoutExpired:
-            logger.warning("the worker did not stop within %d s; killing it", WORKER_STOP_SECONDS)
+            logger.warning(
+                "the worker did not stop within %d s; killing it", WORKER_STOP_SECONDS
+            )
             self.worker.kill()
             self.worker.wait()
 

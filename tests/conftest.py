@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +31,9 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
 @pytest.fixture
 def settings(tmp_path: Path, redis_server: EmbeddedRedis) -> Settings:
     """Settings with a fresh home directory, pointed at the tests' Redis."""
-    return Settings.load(home=tmp_path / "home", broker_url=redis_server.url, environ={})
+    return Settings.load(
+        home=tmp_path / "home", broker_url=redis_server.url, environ={}
+    )
 
 
 @pytest.fixture
@@ -53,7 +56,9 @@ class WorkerProcess:
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         command = [sys.executable, "-m", "shared.cli", "worker", "--name", name]
-        self.process = subprocess.Popen(command, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            command, env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
         self.wait_ready()
 
     def log(self) -> str:

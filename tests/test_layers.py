@@ -17,7 +17,11 @@ def test_import_contracts_hold() -> None:
 
 
 def test_command_line_starts_without_torch_or_qt() -> None:
-    code = "import sys, shared.cli; print(sorted({'torch', 'PySide6'} & set(sys.modules)))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    code = (
+        "import sys, shared.cli; print(sorted({'torch', 'PySide6'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
 
     assert result.stdout.strip() == "[]"

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 import traceback
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,8 +44,10 @@ def pick_device() -> tuple[torch.device, str]:
         index = torch.cuda.current_device()
         props = torch.cuda.get_device_properties(index)
         memory = props.total_memory / 2**30
-        return torch.device("cuda", index), f"cuda:{index} ({props.name}, {memory:.0f} GiB)"
-    return torch.device("cpu"), f"cpu ({torch.get_num_threads()} threads)"
+        return torch.device(
+            "cuda", index
+        ), f"cuda:{index} ({props.name}, {memory:.0f} GiB)"
+    return torch.device("cpu"), f"cpu, {torch.get_num_threads()} threads"
 
 
 @dataclass
@@ -59,7 +62,13 @@ class StreamCallbacks:
 
     def on_start(self, info: RunInfo) -> None:
         self.info, self.started = info, time.monotonic()
-        self.reporter.emit("log", {"level": "info", "message": f"Training on {info.dataset}: {info.n_images} images of {info.image_shape}."})
+        self.reporter.emit(
+            "log",
+            {
+                "level": "info",
+                "message": f"Training on {info.dataset}: {info.n_images} images of {info.image_shape}.",
+            },
+        )
 
     def on_step(self, epoch: int, step: int, losses: dict[str, float]) -> None:
         assert self.info is not None
@@ -74,7 +83,9 @@ class StreamCallbacks:
         }
         self.reporter.step({"epoch": epoch, "step": step, **losses}, progress)
 
-    def on_epoch_end(self, epoch: int, means: dict[str, float], images: dict[str, bytes]) -> None:
+    def on_epoch_end(
+        self, epoch: int, means: dict[str, float], images: dict[str, bytes]
+    ) -> None:
         self.reporter.emit("epoch", {"epoch": epoch, "means": means})
         for name, png in images.items():
             width, height = _png_size(png)
@@ -83,6 +94,13 @@ class StreamCallbacks:
 
     def should_stop(self) -> bool:
         return self.reporter.is_cancelled() or shutdown_requested.is_set()
+
+
+def _is_uuid(text: object) -> bool:
+    try:
+        return str(uuid.UUID(str(text))) == text
+    except ValueError:
+        return False
 
 
 def _png_size(png: bytes) -> tuple[int, int]:
@@ -94,6 +112,10 @@ def run_training_job(
     job_id: str, raw_spec: Any, settings: Settings, client: redis.Redis, worker: str
 ) -> str:
     """Run the job to an end state and return it; raise JobInterrupted on shutdown."""
+    if not _is_uuid(job_id):
+        # The id names the output folder and the Redis keys; refuse anything else.
+        logger.error("dropping a message with a malformed job id %r", job_id)
+        return "dropped"
     reporter = Reporter(client, job_id, holder=f"{worker} {threading.get_native_id()}")
     refusal = reporter.acquire()
     if refusal is not None:
@@ -102,7 +124,10 @@ def run_training_job(
     try:
         return _train(job_id, raw_spec, settings, reporter, worker)
     except JobInterrupted:
-        reporter.finish("interrupted", {"error": "The worker shut down; the job went back to the queue."})
+        reporter.finish(
+            "interrupted",
+            {"error": "The worker shut down; the job went back to the queue."},
+        )
         raise
     except GenqueueError as exc:
         logger.info("job %s failed: %s", job_id, exc)
@@ -110,14 +135,21 @@ def run_training_job(
         return "failed"
     except Exception as exc:
         logger.exception("job %s failed", job_id)
-        reporter.emit("error", {"message": str(exc), "traceback": traceback.format_exc()})
+        reporter.emit(
+            "error", {"message": str(exc), "traceback": traceback.format_exc()}
+        )
         reporter.finish("failed", {"error": f"{type(exc).__name__}: {exc}"})
         return "failed"
 
 
-def _train(job_id: str, raw_spec: Any, settings: Settings, reporter: Reporter, worker: str) -> str:
+def _train(
+    job_id: str, raw_spec: Any, settings: Settings, reporter: Reporter, worker: str
+) -> str:
     device, device_text = pick_device()
-    reporter.emit("state", {"status": "running", "device": device_text, "worker": worker})
+    # Every run starts from the first step; the client drops what an earlier,
+    # interrupted run of the same job recorded after start_step.
+    running = {"device": device_text, "worker": worker, "start_step": 0}
+    reporter.emit("state", {"status": "running", **running})
     logger.info("job %s started on %s (%s)", job_id, worker, device_text)
     spec = TrainSpec.from_json(raw_spec)
     data = load_images(spec)
@@ -127,6 +159,9 @@ def _train(job_id: str, raw_spec: Any, settings: Settings, reporter: Reporter, w
     if result.stopped and shutdown_requested.is_set() and not reporter.is_cancelled():
         raise JobInterrupted
     status = "cancelled" if result.stopped else "succeeded"
-    reporter.finish(status, {"outputs": str(output_dir), "epochs_completed": result.epochs_completed})
+    reporter.finish(
+        status,
+        {"outputs": str(output_dir), "epochs_completed": result.epochs_completed},
+    )
     logger.info("job %s %s after %d steps", job_id, status, result.steps)
     return status

@@ -45,7 +45,9 @@ class Reporter:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._cancelled = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"reporter-{job_id[:8]}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"reporter-{job_id[:8]}", daemon=True
+        )
 
     # -- claiming the job ---------------------------------------------------------
 
@@ -55,8 +57,10 @@ class Reporter:
             return "it has already finished"
         if self.client.exists(cancel_key(self.job_id)):
             return "it was cancelled"
-        if not self.client.set(lease_key(self.job_id), self.holder, nx=True, ex=LEASE_SECONDS):
-            holder = self.client.get(lease_key(self.job_id))
+        if not self.client.set(
+            lease_key(self.job_id), self.holder, nx=True, ex=LEASE_SECONDS
+        ):
+            holder: Any = self.client.get(lease_key(self.job_id))
             return f"{(holder or b'?').decode()} holds its lease"
         self._thread.start()
         return None
@@ -66,7 +70,9 @@ class Reporter:
 
     # -- what the training loop calls ---------------------------------------------
 
-    def emit(self, type_: str, payload: dict[str, Any], png: bytes | None = None) -> None:
+    def emit(
+        self, type_: str, payload: dict[str, Any], png: bytes | None = None
+    ) -> None:
         with self._lock:
             self._take_rows()
             self._events.append(Event(type_, payload, png=png))  # type: ignore[arg-type]
@@ -79,7 +85,9 @@ class Reporter:
 
     # -- ending -------------------------------------------------------------------
 
-    def finish(self, status: str, payload: dict[str, Any], timeout: float = 60.0) -> None:
+    def finish(
+        self, status: str, payload: dict[str, Any], timeout: float = 60.0
+    ) -> None:
         """Send the final state and everything before it, then let the lease go."""
         self.emit("state", {"status": status, **payload})
         self._stop.set()
@@ -99,7 +107,10 @@ class Reporter:
             pipe.delete(lease_key(self.job_id))
             pipe.execute()
         except redis.RedisError:
-            logger.warning("could not close the stream of job %s; its lease will expire", self.job_id)
+            logger.warning(
+                "could not close the stream of job %s; its lease will expire",
+                self.job_id,
+            )
 
     # -- the background thread ----------------------------------------------------
 
@@ -133,7 +144,9 @@ class Reporter:
             pipe.execute()
             return True
         except redis.RedisError as exc:
-            logger.warning("cannot send %d events of job %s yet: %s", len(batch), self.job_id, exc)
+            logger.warning(
+                "cannot send %d events of job %s yet: %s", len(batch), self.job_id, exc
+            )
             with self._lock:
                 self._events[:0] = batch
             return False

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from shared.errors import JobNotFound
@@ -120,11 +120,32 @@ class _Applier:
             job.started_at = job.started_at or when
             job.device = payload.get("device", job.device)
             job.worker = payload.get("worker", job.worker)
+            job.error = None
+            self._forget_after(int(payload.get("start_step", 0)))
+        elif job.status == "interrupted":
+            job.error = payload.get("error", job.error)
         elif job.status in FINISHED:
             job.finished_at = when
             job.error = payload.get("error", job.error)
             job.outputs = payload.get("outputs", job.outputs)
         logger.info("job %s is %s", job.id, job.status)
+
+    def _forget_after(self, step: int) -> None:
+        """Drop the steps and epoch means a run starting after ``step`` will redo."""
+        job_id = self.job.id
+        self.session.flush()
+        self.session.execute(
+            delete(MetricRow).where(MetricRow.job_id == job_id, MetricRow.step > step)
+        )
+        last_epoch = self.session.scalar(
+            select(func.max(MetricRow.epoch)).where(MetricRow.job_id == job_id)
+        )
+        self.session.execute(
+            delete(EpochSummary).where(
+                EpochSummary.job_id == job_id, EpochSummary.epoch > (last_epoch or 0)
+            )
+        )
+        self.job.step = step
 
     def _on_progress(self, event: Event) -> None:
         for name in PROGRESS_FIELDS:

@@ -14,14 +14,20 @@ from tests.conftest import WorkerProcess
 
 
 @pytest.fixture(scope="module")
-def e2e_settings(tmp_path_factory: pytest.TempPathFactory, redis_server: EmbeddedRedis) -> Settings:
+def e2e_settings(
+    tmp_path_factory: pytest.TempPathFactory, redis_server: EmbeddedRedis
+) -> Settings:
     home = tmp_path_factory.mktemp("home")
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    return Settings.load(home=home, broker_url=redis_server.url, queue=queue, environ={})
+    return Settings.load(
+        home=home, broker_url=redis_server.url, queue=queue, environ={}
+    )
 
 
 @pytest.fixture(scope="module")
-def e2e_worker(e2e_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
+def e2e_worker(
+    e2e_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WorkerProcess]:
     log = tmp_path_factory.mktemp("logs") / "worker.log"
     worker = WorkerProcess(e2e_settings, log, "e2e@%h")
     yield worker

@@ -18,10 +18,19 @@ from tests.data_paths import mnist_dir
 pytestmark = pytest.mark.e2e
 
 
-def genqueue(settings: Settings, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GENQUEUE_HOME": str(settings.home), "GENQUEUE_BROKER_URL": settings.broker_url or "", "GENQUEUE_QUEUE": settings.queue}
+def genqueue(
+    settings: Settings, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "GENQUEUE_HOME": str(settings.home),
+        "GENQUEUE_BROKER_URL": settings.broker_url or "",
+        "GENQUEUE_QUEUE": settings.queue,
+    }
     command = [sys.executable, "-m", "shared.cli", *args]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def genqueue_json(settings: Settings, *args: str) -> object:
@@ -31,13 +40,28 @@ def genqueue_json(settings: Settings, *args: str) -> object:
 
 
 def submit_vae(settings: Settings, *extra: str) -> str:
-    result = genqueue(settings, "submit", "train", "--model", "vae", "--dataset", str(mnist_dir()), "--max-images", "256", *extra)
+    result = genqueue(
+        settings,
+        "submit",
+        "train",
+        "--model",
+        "vae",
+        "--dataset",
+        str(mnist_dir()),
+        "--max-images",
+        "256",
+        *extra,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
 
-def test_submit_prints_the_job_id_and_wait_exits_zero(e2e_settings: Settings, e2e_client: Client) -> None:
-    job_id = submit_vae(e2e_settings, "--epochs", "2", "--batch-size", "64", "--name", "cli vae")
+def test_submit_prints_the_job_id_and_wait_exits_zero(
+    e2e_settings: Settings, e2e_client: Client
+) -> None:
+    job_id = submit_vae(
+        e2e_settings, "--epochs", "2", "--batch-size", "64", "--name", "cli vae"
+    )
     assert len(job_id) == 36
 
     waited = genqueue(e2e_settings, "wait", job_id)
@@ -54,7 +78,9 @@ def test_submit_prints_the_job_id_and_wait_exits_zero(e2e_settings: Settings, e2
     assert job_id[:8] in table and "succeeded" in table
 
 
-def test_show_prints_losses_per_epoch_and_outputs(e2e_settings: Settings, e2e_client: Client) -> None:
+def test_show_prints_losses_per_epoch_and_outputs(
+    e2e_settings: Settings, e2e_client: Client
+) -> None:
     job_id = submit_vae(e2e_settings, "--epochs", "2", "--batch-size", "64")
     assert genqueue(e2e_settings, "wait", job_id).returncode == 0
 
@@ -63,10 +89,21 @@ def test_show_prints_losses_per_epoch_and_outputs(e2e_settings: Settings, e2e_cl
     assert job_id in text and "samples" in text
 
 
-def test_wait_exits_nonzero_for_a_failed_job(e2e_settings: Settings, e2e_client: Client, tmp_path) -> None:
+def test_wait_exits_nonzero_for_a_failed_job(
+    e2e_settings: Settings, e2e_client: Client, tmp_path
+) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = genqueue(e2e_settings, "submit", "train", "--model", "gan", "--dataset", str(empty), "--dataset-on-worker")
+    result = genqueue(
+        e2e_settings,
+        "submit",
+        "train",
+        "--model",
+        "gan",
+        "--dataset",
+        str(empty),
+        "--dataset-on-worker",
+    )
     job_id = result.stdout.strip()
 
     waited = genqueue(e2e_settings, "wait", job_id)
@@ -88,28 +125,52 @@ def test_submit_refuses_out_of_range_values_naming_field_and_range(
 ) -> None:
     before = genqueue(e2e_settings, "jobs", "--json").stdout
 
-    result = genqueue(e2e_settings, "submit", "train", "--model", "vae", "--dataset", "digits", option, value)
+    result = genqueue(
+        e2e_settings,
+        "submit",
+        "train",
+        "--model",
+        "vae",
+        "--dataset",
+        "digits",
+        option,
+        value,
+    )
 
     assert result.returncode == 2
     assert message in result.stderr
     assert genqueue(e2e_settings, "jobs", "--json").stdout == before
 
 
-def test_submit_refuses_a_missing_dataset_path_before_queueing(e2e_settings: Settings, tmp_path) -> None:
+def test_submit_refuses_a_missing_dataset_path_before_queueing(
+    e2e_settings: Settings, tmp_path
+) -> None:
     before = genqueue(e2e_settings, "jobs", "--json").stdout
     missing = tmp_path / "nope"
 
-    result = genqueue(e2e_settings, "submit", "train", "--model", "vae", "--dataset", str(missing))
+    result = genqueue(
+        e2e_settings, "submit", "train", "--model", "vae", "--dataset", str(missing)
+    )
 
     assert result.returncode == 2
     assert str(missing) in result.stderr
     assert genqueue(e2e_settings, "jobs", "--json").stdout == before
 
 
-def test_wait_killed_mid_job_and_restarted_keeps_the_full_history(e2e_settings: Settings, e2e_client: Client) -> None:
+def test_wait_killed_mid_job_and_restarted_keeps_the_full_history(
+    e2e_settings: Settings, e2e_client: Client
+) -> None:
     job_id = submit_vae(e2e_settings, "--epochs", "20", "--batch-size", "16")
-    env = {**os.environ, "GENQUEUE_HOME": str(e2e_settings.home), "GENQUEUE_BROKER_URL": e2e_settings.broker_url or ""}
-    follower = subprocess.Popen([sys.executable, "-m", "shared.cli", "wait", job_id], env=env, stdout=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "GENQUEUE_HOME": str(e2e_settings.home),
+        "GENQUEUE_BROKER_URL": e2e_settings.broker_url or "",
+    }
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "shared.cli", "wait", job_id],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while e2e_client.store.get_job(job_id).step < 20:
         assert time.monotonic() < deadline, "ingestion never reached step 20"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 import time
 from pathlib import Path
@@ -49,7 +48,9 @@ def run_to_end(client: Client, spec: TrainSpec, timeout: float = 180) -> str:
     return job_id
 
 
-def test_vae_job_succeeds_with_falling_loss_and_nonnegative_kl(e2e_client: Client) -> None:
+def test_vae_job_succeeds_with_falling_loss_and_nonnegative_kl(
+    e2e_client: Client,
+) -> None:
     job_id = run_to_end(e2e_client, train_spec("vae", epochs=3))
 
     rows = e2e_client.store.metrics(job_id)
@@ -86,7 +87,12 @@ def test_every_epoch_has_sample_grids_of_the_expected_size(e2e_client: Client) -
 
     images = e2e_client.store.images(job_id)
     names = sorted((i.epoch, i.name) for i in images)
-    assert names == [(1, "reconstructions"), (1, "samples"), (2, "reconstructions"), (2, "samples")]
+    assert names == [
+        (1, "reconstructions"),
+        (1, "samples"),
+        (2, "reconstructions"),
+        (2, "samples"),
+    ]
     for image in images:
         with Image.open(image.path) as png:
             png.load()
@@ -100,13 +106,17 @@ def test_every_event_is_stored_exactly_once(e2e_client: Client) -> None:
     e2e_client.sync()
     e2e_client.sync()
 
-    stream_ids = [sid.decode() for sid, _ in e2e_client.redis.xrange(stream_key(job_id))]
+    stream_ids = [
+        sid.decode() for sid, _ in e2e_client.redis.xrange(stream_key(job_id))
+    ]
     stored = [e.stream_id for e in e2e_client.store.events(job_id)]
     assert stored == stream_ids
     assert len(set(stored)) == len(stored)
 
 
-def test_saved_model_reloads_and_generates_images_of_the_right_shape(e2e_client: Client) -> None:
+def test_saved_model_reloads_and_generates_images_of_the_right_shape(
+    e2e_client: Client,
+) -> None:
     job_id = run_to_end(e2e_client, train_spec("gan", epochs=1, latent_dim=16))
 
     outputs = e2e_client.store.get_job(job_id).outputs
@@ -117,7 +127,9 @@ def test_saved_model_reloads_and_generates_images_of_the_right_shape(e2e_client:
     assert float(images.min()) >= 0.0 and float(images.max()) <= 1.0
 
 
-def test_unreadable_dataset_fails_the_job_with_its_path(e2e_client: Client, tmp_path) -> None:
+def test_unreadable_dataset_fails_the_job_with_its_path(
+    e2e_client: Client, tmp_path
+) -> None:
     missing = tmp_path / "not-here"
     spec = TrainSpec.from_json({"model": "vae", "dataset": str(missing), "epochs": 1})
     job_id = e2e_client.submit(spec, check_dataset=False)
