@@ -16,9 +16,8 @@ from shared.client import Client
 from shared.settings import Settings, redact
 
 
-def run_app(settings: Settings, client: Client) -> int:
-    """Show the main window until it is closed; return Qt's exit code."""
-    app = QApplication.instance() or QApplication(sys.argv)
+def build_window(settings: Settings) -> QMainWindow:
+    """The main window: for now, where things are and how to submit."""
     window = QMainWindow()
     window.setWindowTitle("genqueue")
     broker = (
@@ -32,12 +31,21 @@ def run_app(settings: Settings, client: Client) -> int:
         "and follow them with <code>genqueue jobs</code>.</p>"
     )
     label = QLabel(text)
+    label.setObjectName("overview")
     label.setMargin(24)
     window.setCentralWidget(label)
     window.resize(640, 240)
+    return window
+
+
+def run_app(settings: Settings, client: Client) -> int:
+    """Show the main window until it is closed; return Qt's exit code."""
+    app = QApplication.instance() or QApplication(sys.argv)
+    window = build_window(settings)
     window.show()
     # Qt's loop gives Python no chance to see Ctrl-C; a timer lets the handler run.
-    signal.signal(signal.SIGINT, lambda *_: app.quit())
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: app.quit())
     timer = QTimer()
     timer.start(200)
     timer.timeout.connect(lambda: None)

@@ -120,9 +120,8 @@ def show_job(details: dict[str, Any], offline: str | None) -> None:
     )
     if details.get("error"):
         console.print(f"  [red]{'error':<10} {details['error']}[/]")
-    console.print(
-        "  spec       " + " ".join(f"{k}={v}" for k, v in details["spec"].items())
-    )
+    spec = {k: v for k, v in details["spec"].items() if v is not None and k != "kind"}
+    console.print("  spec       " + " ".join(f"{k}={v}" for k, v in spec.items()))
     _epoch_table(console, details["epoch_losses"])
     console.print(f"  {'model':<10} {details.get('outputs') or '-'} (on the worker)")
     console.print(

@@ -67,6 +67,8 @@ class LocalStack:
         )
 
     def wait_for_interrupt(self) -> None:
+        """Block until Ctrl-C or SIGTERM, or until the worker dies."""
+        _interrupt_on(signal.SIGINT, signal.SIGTERM)
         try:
             while self.worker is None or self.worker.poll() is None:
                 self._stop.wait(1.0)
@@ -123,3 +125,17 @@ class LocalStack:
                 logger.warning("ingestion paused: %s", exc)
                 self._stop.wait(2.0)
             self._stop.wait(0.05)
+
+
+def _interrupt_on(*signals: signal.Signals) -> None:
+    """Turn these signals into KeyboardInterrupt, even where they were ignored.
+
+    A shell starts background commands with SIGINT ignored, and SIGTERM would end
+    Python without stopping the children; either way the stack must shut down.
+    """
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for number in signals:
+        signal.signal(number, interrupt)

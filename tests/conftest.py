@@ -30,9 +30,10 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
 
 @pytest.fixture
 def settings(tmp_path: Path, redis_server: EmbeddedRedis) -> Settings:
-    """Settings with a fresh home directory, pointed at the tests' Redis."""
+    """Settings with a fresh home directory and a queue of its own on the tests' Redis."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
     return Settings.load(
-        home=tmp_path / "home", broker_url=redis_server.url, environ={}
+        home=tmp_path / "home", broker_url=redis_server.url, queue=queue, environ={}
     )
 
 

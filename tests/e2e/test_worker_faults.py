@@ -42,7 +42,13 @@ def test_a_killed_worker_leaves_the_job_interrupted_not_running(
 
     worker.process.send_signal(signal.SIGKILL)
     worker.process.wait()
-    wait_until(client, job_id, lambda j: j.status != "running", LEASE_SECONDS + 15, "left running")
+    wait_until(
+        client,
+        job_id,
+        lambda j: j.status != "running",
+        LEASE_SECONDS + 15,
+        "left running",
+    )
 
     job = client.store.get_job(job_id)
     assert job.status == "interrupted"
@@ -58,7 +64,9 @@ def test_a_stopped_worker_hands_its_job_back_and_the_next_one_finishes_it(
 
     first.process.send_signal(signal.SIGTERM)
     first.process.wait(30)
-    wait_until(client, job_id, lambda j: j.status == "interrupted", 10, "was interrupted")
+    wait_until(
+        client, job_id, lambda j: j.status == "interrupted", 10, "was interrupted"
+    )
     start_worker(settings, "second@%h")
     job = client.wait(job_id, timeout=120)
 
