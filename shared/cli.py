@@ -40,16 +40,43 @@ def cli(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    ctx.obj = Settings.load(home=home, broker_url=broker_url)
+    ctx.obj = {"home": home, "broker_url": broker_url}
+
+
+def connection_options(command: Any) -> Any:
+    """--home and --broker after the subcommand too (`genqueue worker --broker URL`)."""
+    command = click.option(
+        "--broker",
+        "broker_url",
+        metavar="URL",
+        help="Overrides the broker for this command.",
+    )(command)
+    return click.option(
+        "--home", type=click.Path(file_okay=False), help="Overrides the home directory."
+    )(command)
+
+
+def load_settings(
+    group: dict[str, str | None], home: str | None, broker_url: str | None, **flags: Any
+) -> Settings:
+    return Settings.load(
+        home=home or group["home"],
+        broker_url=broker_url or group["broker_url"],
+        **flags,
+    )
 
 
 @cli.command()
 @click.option(
     "--no-gui", is_flag=True, help="Run Redis, a worker and ingestion without the app."
 )
+@connection_options
 @click.pass_obj
-def up(settings: Settings, no_gui: bool) -> None:
+def up(
+    group: dict[str, Any], home: str | None, broker_url: str | None, no_gui: bool
+) -> None:
     """Start the embedded Redis, one local worker and the desktop app; Ctrl-C stops them."""
+    settings = load_settings(group, home, broker_url)
     from shared.stack import LocalStack
 
     with LocalStack(settings) as stack:
@@ -76,9 +103,12 @@ def up(settings: Settings, no_gui: bool) -> None:
     help="Where trained models go [env GENQUEUE_ARTIFACT_DIR].",
 )
 @click.option("--loglevel", default="info", show_default=True)
+@connection_options
 @click.pass_obj
 def worker(
-    settings: Settings,
+    group: dict[str, Any],
+    home: str | None,
+    broker_url: str | None,
     queue: str | None,
     name: str,
     artifact_dir: str | None,
@@ -87,9 +117,10 @@ def worker(
     """Serve training jobs from the broker, one at a time, on this machine's GPU or CPU."""
     from worker.main import run_worker
 
-    settings = Settings.load(
-        home=settings.home,
-        broker_url=settings.broker_url,
+    settings = load_settings(
+        group,
+        home,
+        broker_url,
         queue=queue,
         artifact_dir=artifact_dir,
     )
@@ -97,9 +128,15 @@ def worker(
 
 
 @cli.command()
+@connection_options
 @click.pass_obj
-def gui(settings: Settings) -> None:
+def gui(
+    group: dict[str, Any],
+    home: str | None,
+    broker_url: str | None,
+) -> None:
     """Open the desktop app against an existing broker."""
+    settings = load_settings(group, home, broker_url)
     from gui.app import run_app
 
     client = Client(settings)
@@ -138,9 +175,17 @@ def submit() -> None:
     is_flag=True,
     help="The path exists on the worker, not here: skip the local check.",
 )
+@connection_options
 @click.pass_obj
-def submit_train(settings: Settings, dataset_on_worker: bool, **values: Any) -> None:
+def submit_train(
+    group: dict[str, Any],
+    home: str | None,
+    broker_url: str | None,
+    dataset_on_worker: bool,
+    **values: Any,
+) -> None:
     """Submit a training job."""
+    settings = load_settings(group, home, broker_url)
     if values["channels"] is not None:
         values["channels"] = int(values["channels"])
     fields = {k: v for k, v in values.items() if v is not None}
@@ -153,9 +198,18 @@ def submit_train(settings: Settings, dataset_on_worker: bool, **values: Any) -> 
 @click.option("--status", help="Only jobs in this status.")
 @click.option("--limit", type=int, default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@connection_options
 @click.pass_obj
-def jobs(settings: Settings, status: str | None, limit: int, as_json: bool) -> None:
+def jobs(
+    group: dict[str, Any],
+    home: str | None,
+    broker_url: str | None,
+    status: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
     """List jobs, newest first."""
+    settings = load_settings(group, home, broker_url)
     client = Client(settings)
     offline = client.sync()
     rows = client.store.list_jobs(status=status, limit=limit)
@@ -168,9 +222,17 @@ def jobs(settings: Settings, status: str | None, limit: int, as_json: bool) -> N
 @cli.command()
 @click.argument("job")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@connection_options
 @click.pass_obj
-def show(settings: Settings, job: str, as_json: bool) -> None:
+def show(
+    group: dict[str, Any],
+    home: str | None,
+    broker_url: str | None,
+    job: str,
+    as_json: bool,
+) -> None:
     """One job's spec, status, device, worker, losses per epoch and outputs."""
+    settings = load_settings(group, home, broker_url)
     client = Client(settings)
     offline = client.sync()
     details = display.job_details(client.store, job)
@@ -183,9 +245,17 @@ def show(settings: Settings, job: str, as_json: bool) -> None:
 @cli.command()
 @click.argument("job")
 @click.option("--timeout", type=float, help="Give up after this many seconds (exit 3).")
+@connection_options
 @click.pass_obj
-def wait(settings: Settings, job: str, timeout: float | None) -> None:
+def wait(
+    group: dict[str, Any],
+    home: str | None,
+    broker_url: str | None,
+    job: str,
+    timeout: float | None,
+) -> None:
     """Follow a job until it ends; exit 0 only if it succeeded."""
+    settings = load_settings(group, home, broker_url)
     client = Client(settings)
     final = display.follow(client, job, timeout)
     if final.status == "succeeded":
@@ -197,9 +267,13 @@ def wait(settings: Settings, job: str, timeout: float | None) -> None:
 
 @cli.command()
 @click.argument("job")
+@connection_options
 @click.pass_obj
-def cancel(settings: Settings, job: str) -> None:
+def cancel(
+    group: dict[str, Any], home: str | None, broker_url: str | None, job: str
+) -> None:
     """Cancel a queued or running job."""
+    settings = load_settings(group, home, broker_url)
     view = Client(settings).cancel(job)
     click.echo(
         f"{view.id} {view.status}"

@@ -99,6 +99,9 @@ class LocalStack:
 
     def _start_worker(self) -> None:
         env = {**os.environ, "GENQUEUE_HOME": str(self.settings.home)}
+        if self.settings.broker_url:
+            # Through the environment, so the password stays out of `ps`.
+            env["GENQUEUE_BROKER_URL"] = self.settings.broker_url
         command = [sys.executable, "-m", "shared.cli", "worker", "--name", "local@%h"]
         # A session of its own, so the terminal's Ctrl-C reaches only this process,
         # which then stops the worker before the Redis it reports to.

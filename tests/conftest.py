@@ -49,7 +49,6 @@ class WorkerProcess:
         env = {
             **os.environ,
             "GENQUEUE_HOME": str(settings.home),
-            "GENQUEUE_BROKER_URL": settings.broker_url or "",
             "GENQUEUE_QUEUE": settings.queue,
             "GENQUEUE_ARTIFACT_DIR": str(settings.artifact_dir),
             "PYTHONUNBUFFERED": "1",
@@ -57,6 +56,7 @@ class WorkerProcess:
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         command = [sys.executable, "-m", "shared.cli", "worker", "--name", name]
+        command += ["--broker", settings.broker_url or ""]
         self.process = subprocess.Popen(
             command, env=env, stdout=self._log, stderr=subprocess.STDOUT
         )

@@ -42,3 +42,15 @@ def _skip(what: str, path: Path) -> NoReturn:
         f"{what} not found at {path}; set GENQUEUE_TEST_DATA to the folder "
         "holding mnist/ and cifar10-test-jpeg-subset/"
     )
+
+
+def path_dataset() -> tuple[str, int, int]:
+    """The dataset for end-to-end tests: (reference, images, pixels per side).
+
+    MNIST's test split where it is present, else scikit-learn's bundled digits, so
+    the whole path is exercised on a clone without the shared data.
+    """
+    path = data_root() / "mnist"
+    if (path / "t10k-images-idx3-ubyte.gz").is_file():
+        return str(path), 10_000, 28
+    return "digits", 1797, 8

@@ -18,12 +18,7 @@ def run_worker(settings: Settings, *, name: str, loglevel: str) -> None:
     """
     logging.getLogger().setLevel(loglevel.upper())
     app = create_app(settings)
-    logger.info(
-        "worker %s serving queue %s on %s",
-        name,
-        settings.queue,
-        redact(app.conf.broker_url),
-    )
+    logger.info("serving queue %s on %s", settings.queue, redact(app.conf.broker_url))
     app.worker_main(
         [
             "worker",

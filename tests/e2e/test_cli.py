@@ -13,7 +13,7 @@ import pytest
 
 from shared.client import Client
 from shared.settings import Settings
-from tests.data_paths import mnist_dir
+from tests.data_paths import path_dataset
 
 pytestmark = pytest.mark.e2e
 
@@ -47,7 +47,7 @@ def submit_vae(settings: Settings, *extra: str) -> str:
         "--model",
         "vae",
         "--dataset",
-        str(mnist_dir()),
+        path_dataset()[0],
         "--max-images",
         "256",
         *extra,

@@ -13,18 +13,19 @@ from PIL import Image
 from shared.client import Client
 from shared.events import stream_key
 from shared.spec import TrainSpec
-from tests.data_paths import mnist_dir
+from tests.data_paths import path_dataset
 from worker.artifacts import load_generator
 
 pytestmark = pytest.mark.e2e
 
-GRID_SIDE = 8 * 28 + 9 * 2  # 64 samples, 8 a row, 2 pixels of padding
+SIDE = path_dataset()[2]
+GRID_SIDE = 8 * SIDE + 9 * 2  # 64 samples, 8 a row, 2 pixels of padding
 
 
 def train_spec(model: str, **overrides: object) -> TrainSpec:
     fields = {
         "model": model,
-        "dataset": str(mnist_dir()),
+        "dataset": path_dataset()[0],
         "epochs": 2,
         "batch_size": 64,
         "max_images": 384,
@@ -123,7 +124,7 @@ def test_saved_model_reloads_and_generates_images_of_the_right_shape(
     generator, spec, shape = load_generator(Path(outputs))
     with torch.no_grad():
         images = generator.sample(torch.randn(5, spec.latent_dim))
-    assert tuple(images.shape) == (5, 1, 28, 28)
+    assert tuple(images.shape) == (5, 1, SIDE, SIDE)
     assert float(images.min()) >= 0.0 and float(images.max()) <= 1.0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import signal
@@ -16,13 +17,13 @@ from shared.events import LEASE_SECONDS
 from shared.queue import TRAIN_TASK, make_celery
 from shared.settings import Settings
 from shared.spec import TrainSpec
-from tests.data_paths import mnist_dir
+from tests.data_paths import path_dataset
 
 pytestmark = pytest.mark.e2e
 
 
 def long_vae(epochs: int = 40) -> TrainSpec:
-    fields = {"model": "vae", "dataset": str(mnist_dir()), "epochs": epochs}
+    fields = {"model": "vae", "dataset": path_dataset()[0], "epochs": epochs}
     return TrainSpec.from_json({**fields, "batch_size": 16, "max_images": 2000})
 
 
@@ -72,7 +73,8 @@ def test_a_stopped_worker_hands_its_job_back_and_the_next_one_finishes_it(
 
     assert job.status == "succeeded" and job.worker.startswith("second@")
     steps = [row.step for row in client.store.metrics(job_id)]
-    assert steps == list(range(1, 4 * 125 + 1))
+    per_epoch = math.ceil(min(2000, path_dataset()[1]) / 16)
+    assert steps == list(range(1, 4 * per_epoch + 1))
     assert [e for e, _ in client.store.epoch_means(job_id)] == [1, 2, 3, 4]
 
 
