@@ -7,9 +7,11 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group
+from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from shared.client import Client
 from shared.history import HistoryStore, JobView
@@ -144,25 +146,22 @@ def follow(client: Client, ref: str, timeout: float | None) -> JobView:
     """Wait for the job, with a progress bar on a terminal and plain lines elsewhere."""
     if not sys.stdout.isatty():
         return client.wait(ref, _line_printer(), timeout)
-    columns = (
+    bar = Progress(
         TextColumn("{task.description}"),
-        BarColumn(),
+        BarColumn(bar_width=30),
         TextColumn("{task.percentage:>3.0f}%"),
         TimeRemainingColumn(),
-        TextColumn("{task.fields[losses]}"),
     )
-    with Progress(*columns, transient=False) as bar:
-        task = bar.add_task("queued", total=1.0, losses="")
+    task = bar.add_task("queued", total=1.0)
+    # Losses go on a line of their own, so a narrow terminal keeps the bar whole.
+    losses = Text()
 
-        def update(job: JobView) -> None:
-            text = f"{job.status} epoch {job.epoch}/{job.epochs} step {job.step}"
-            bar.update(
-                task,
-                completed=progress_fraction(job),
-                description=text,
-                losses=format_losses(job.latest),
-            )
+    def update(job: JobView) -> None:
+        text = f"{job.status} epoch {job.epoch}/{job.epochs} step {job.step}"
+        bar.update(task, completed=progress_fraction(job), description=text)
+        losses.plain = "  " + format_losses(job.latest)
 
+    with Live(Group(bar, losses), refresh_per_second=4):
         return client.wait(ref, update, timeout)
 
 
