@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from dataclasses import asdict
 from typing import Any
 
 import click
@@ -14,6 +15,7 @@ from shared.client import Client
 from shared.errors import GenqueueError
 from shared.settings import Settings
 from shared.spec import TrainSpec
+from shared.workers import list_workers
 
 logger = logging.getLogger(__name__)
 
@@ -240,6 +242,22 @@ def show(
         click.echo(json.dumps(details, indent=2))
         return
     display.show_job(details, offline)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@connection_options
+@click.pass_obj
+def workers(
+    group: dict[str, Any], home: str | None, broker_url: str | None, as_json: bool
+) -> None:
+    """List the workers online: queue, device, current job, last heartbeat."""
+    settings = load_settings(group, home, broker_url)
+    online = list_workers(Client(settings).redis)
+    if as_json:
+        click.echo(json.dumps([asdict(w) for w in online], indent=2))
+        return
+    display.workers_table(online)
 
 
 @cli.command()

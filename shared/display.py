@@ -15,6 +15,7 @@ from rich.text import Text
 
 from shared.client import Client
 from shared.history import HistoryStore, JobView
+from shared.workers import WorkerInfo
 
 STATUS_STYLE = {
     "queued": "cyan",
@@ -74,6 +75,20 @@ def jobs_table(rows: list[JobView], offline: str | None) -> None:
         )
     console.print(table)
     _offline_note(console, offline)
+
+
+def workers_table(online: list[WorkerInfo]) -> None:
+    console = _console()
+    table = Table("worker", "queue", "device", "current job", "last heartbeat")
+    for worker in online:
+        seen = datetime.fromtimestamp(worker.heartbeat, UTC)
+        job = worker.current_job[:8] or "-"
+        table.add_row(
+            worker.hostname, worker.queue, worker.device, job, format_age(seen)
+        )
+    console.print(table)
+    if not online:
+        console.print("No workers online; start one with `genqueue worker`.")
 
 
 def _short_dataset(dataset: str) -> str:

@@ -7,11 +7,12 @@ from typing import Any
 
 from celery import Celery
 from celery.exceptions import Reject
-from celery.signals import worker_shutting_down
+from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 
 from shared.queue import TRAIN_TASK, connect_redis, make_celery
 from shared.settings import Settings
 from worker import jobs
+from worker.presence import Presence
 
 logger = logging.getLogger(__name__)
 
@@ -20,14 +21,26 @@ def create_app(settings: Settings) -> Celery:
     """A Celery app whose one task trains a job from its JSON spec."""
     app = make_celery(settings)
     client = connect_redis(settings)
+    presence = Presence(client, settings.queue, jobs.pick_device()[1])
 
     @app.task(name=TRAIN_TASK, bind=True)
     def train(task: Any, job_id: str, spec: Any) -> str:
         worker = task.request.hostname or "worker"
+        presence.current_job = job_id
         try:
             return jobs.run_training_job(job_id, spec, settings, client, worker)
         except jobs.JobInterrupted:
             raise Reject("worker shutting down", requeue=True) from None
+        finally:
+            presence.current_job = ""
+
+    @worker_ready.connect(weak=False)
+    def announce(sender: Any, **_: Any) -> None:
+        presence.start(sender.hostname)
+
+    @worker_shutdown.connect(weak=False)
+    def withdraw(**_: Any) -> None:
+        presence.stop()
 
     return app
 

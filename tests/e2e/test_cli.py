@@ -185,3 +185,15 @@ def test_wait_killed_mid_job_and_restarted_keeps_the_full_history(
     assert stopped_at < 20 * 16
     assert [r.step for r in rows] == list(range(1, 20 * 16 + 1))
     assert [e for e, _ in e2e_client.store.epoch_means(job_id)] == list(range(1, 21))
+
+
+def test_workers_lists_the_worker_with_its_queue_and_device(
+    e2e_settings: Settings, e2e_client: Client
+) -> None:
+    online = genqueue_json(e2e_settings, "workers")
+
+    mine = [w for w in online if w["queue"] == e2e_settings.queue]
+    assert len(mine) == 1
+    assert mine[0]["hostname"].startswith("e2e@")
+    assert mine[0]["device"].startswith(("cpu", "cuda"))
+    assert time.time() - mine[0]["heartbeat"] < 15
