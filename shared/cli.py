@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from dataclasses import asdict
 from typing import Any
@@ -12,7 +13,8 @@ import click
 
 from shared import display
 from shared.client import Client
-from shared.errors import GenqueueError
+from shared.errors import ConfigError, GenqueueError
+from shared.events import LOG_TYPES, TERMINAL
 from shared.settings import Settings
 from shared.spec import TrainSpec
 from shared.workers import list_workers
@@ -58,6 +60,16 @@ def connection_options(command: Any) -> Any:
     )(command)
 
 
+def require_display() -> None:
+    """Refuse before starting anything when there is no screen for the app."""
+    names = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    if sys.platform.startswith("linux") and not any(os.environ.get(n) for n in names):
+        raise ConfigError(
+            "No display for the app: DISPLAY is not set. Run `genqueue up --no-gui` "
+            "to run without it, or start genqueue from a desktop session."
+        )
+
+
 def load_settings(
     group: dict[str, str | None], home: str | None, broker_url: str | None, **flags: Any
 ) -> Settings:
@@ -81,14 +93,17 @@ def up(
     settings = load_settings(group, home, broker_url)
     from shared.stack import LocalStack
 
-    with LocalStack(settings) as stack:
+    if not no_gui:
+        require_display()
+    # With the app open, the app's own backend reads the job streams.
+    with LocalStack(settings, ingest=no_gui) as stack:
         click.echo(stack.describe())
         if no_gui:
             stack.wait_for_interrupt()
         else:
             from gui.app import run_app
 
-            run_app(settings, stack.client)
+            run_app(settings)
 
 
 @cli.command()
@@ -139,10 +154,10 @@ def gui(
 ) -> None:
     """Open the desktop app against an existing broker."""
     settings = load_settings(group, home, broker_url)
+    require_display()
     from gui.app import run_app
 
-    client = Client(settings)
-    run_app(settings, client)
+    sys.exit(run_app(settings))
 
 
 @cli.group()
@@ -292,11 +307,34 @@ def cancel(
 ) -> None:
     """Cancel a queued or running job."""
     settings = load_settings(group, home, broker_url)
-    view = Client(settings).cancel(job)
-    click.echo(
-        f"{view.id} {view.status}"
-        + ("" if view.status == "cancelled" else " (cancel requested)")
-    )
+    client = Client(settings)
+    before = client.store.get_job(job)
+    if before.status in TERMINAL:
+        click.echo(f"Job {before.id} already {before.status}; nothing to cancel.")
+        return
+    view = client.cancel(job)
+    if view.status == "cancelled":
+        click.echo(f"Job {view.id} cancelled.")
+    else:
+        click.echo(
+            f"Job {view.id}: cancel requested; its worker stops it within seconds."
+        )
+
+
+@cli.command()
+@click.argument("job")
+@connection_options
+@click.pass_obj
+def logs(
+    group: dict[str, Any], home: str | None, broker_url: str | None, job: str
+) -> None:
+    """A job's log: state changes, messages from the worker and errors."""
+    settings = load_settings(group, home, broker_url)
+    client = Client(settings)
+    client.sync()
+    view = client.store.get_job(job)
+    for line in display.log_lines(client.store.events(view.id, types=LOG_TYPES)):
+        click.echo(line)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,6 +8,7 @@ asked to wait.
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 import uuid
 from collections.abc import Callable
@@ -33,6 +34,8 @@ from shared.spec import TrainSpec
 
 logger = logging.getLogger(__name__)
 
+RETRY_SECONDS = 3
+
 
 class Client:
     """One user's view of the queue and their job history."""
@@ -51,6 +54,11 @@ class Client:
     @cached_property
     def ingestor(self) -> Ingestor:
         return Ingestor(self.store, self.redis, self.settings.images_dir)
+
+    def reset_connection(self) -> None:
+        """Forget the broker connection, so the next use connects afresh."""
+        for name in ("redis", "ingestor"):
+            self.__dict__.pop(name, None)
 
     def submit(self, spec: TrainSpec, *, check_dataset: bool = True) -> str:
         """Record the job, then put it on the queue; return its id."""
@@ -90,13 +98,26 @@ class Client:
         if not self.redis.exists(lease_key(job.id)):
             # No worker holds it, so none will report the end: say it on the job's
             # stream ourselves, and the worker that later takes it will drop it.
+            when = "before it started" if job.step == 0 else "while no worker ran it"
             event = Event(
-                "state",
-                {"status": "cancelled", "error": "Cancelled before it started."},
+                "state", {"status": "cancelled", "error": f"Cancelled {when}."}
             )
             self.redis.xadd(stream_key(job.id), event.to_fields())  # type: ignore[arg-type]
         self.ingestor.catch_up()
         return self.store.get_job(job.id)
+
+    def retry(self, ref: str) -> str:
+        """Submit the job's spec again as a new job; return the new id."""
+        spec = TrainSpec.from_json(self.store.get_job(ref).spec)
+        return self.submit(spec, check_dataset=False)
+
+    def delete(self, ref: str) -> None:
+        """Cancel the job if it may still run, then forget it and its local images."""
+        job = self.store.get_job(ref)
+        if job.status not in TERMINAL:
+            self.cancel(job.id)
+        self.store.delete_job(job.id)
+        shutil.rmtree(self.settings.images_dir / job.id, ignore_errors=True)
 
     def sync(self) -> str | None:
         """Store what the broker holds now; return why not if it cannot be reached."""
@@ -116,7 +137,7 @@ class Client:
         job_id = self.store.get_job(ref).id
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            self.ingestor.poll(block_ms=500)
+            self._poll_or_wait_for_broker()
             job = self.store.get_job(job_id)
             if on_update is not None:
                 on_update(job)
@@ -124,3 +145,12 @@ class Client:
                 return job
             if deadline is not None and time.monotonic() > deadline:
                 return job
+
+    def _poll_or_wait_for_broker(self) -> None:
+        """Read new events; while the broker is away, keep trying every few seconds."""
+        try:
+            self.ingestor.poll(block_ms=500)
+        except (BrokerError, redis.RedisError) as exc:
+            logger.warning("lost the broker, retrying in %d s: %s", RETRY_SECONDS, exc)
+            self.reset_connection()
+            time.sleep(RETRY_SECONDS)

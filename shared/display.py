@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from shared.client import Client
-from shared.history import HistoryStore, JobView
+from shared.history import EventView, HistoryStore, JobView
 from shared.workers import WorkerInfo
 
 STATUS_STYLE = {
@@ -58,11 +58,12 @@ def format_age(moment: datetime | None) -> str:
 
 def jobs_table(rows: list[JobView], offline: str | None) -> None:
     console = _console()
-    table = Table(
-        "id", "name", "model", "dataset", "status", "progress", "latest losses", "age"
-    )
+    columns = ["id", "name", "model", "dataset", "status", "progress", "latest losses"]
+    has_errors = any(job.error for job in rows)
+    table = Table(*columns, "age", *(["why"] if has_errors else []))
     for job in rows:
         style = STATUS_STYLE.get(job.status, "")
+        why = [_first_line(job.error)] if has_errors else []
         table.add_row(
             job.id[:8],
             job.name or "-",
@@ -72,9 +73,35 @@ def jobs_table(rows: list[JobView], offline: str | None) -> None:
             f"{progress_fraction(job):.0%} e{job.epoch}/{job.epochs}",
             format_losses(job.latest),
             format_age(job.submitted_at),
+            *why,
         )
     console.print(table)
     _offline_note(console, offline)
+
+
+def log_lines(events: list[EventView]) -> list[str]:
+    """One line per state change, log message or error, with its local time."""
+    lines = []
+    for event in events:
+        when = datetime.fromtimestamp(event.time).strftime("%Y-%m-%d %H:%M:%S")
+        lines.append(f"{when} {describe_event(event.type, event.payload)}")
+    return lines
+
+
+def describe_event(kind: str, payload: dict[str, Any]) -> str:
+    """A log event in words, as the command line and the app show it."""
+    if kind == "state":
+        text = f"state → {payload.get('status')}"
+        if payload.get("worker"):
+            text += f" on {payload['worker']} ({payload.get('device', '?')})"
+        if payload.get("error"):
+            text += f": {payload['error']}"
+        return text
+    if kind == "error":
+        return (
+            f"error: {payload.get('message')}\n{payload.get('traceback', '')}".rstrip()
+        )
+    return f"{payload.get('level', 'info')}: {payload.get('message', '')}"
 
 
 def workers_table(online: list[WorkerInfo]) -> None:
@@ -89,6 +116,11 @@ def workers_table(online: list[WorkerInfo]) -> None:
     console.print(table)
     if not online:
         console.print("No workers online; start one with `genqueue worker`.")
+
+
+def _first_line(error: str | None, width: int = 70) -> str:
+    line = (error or "").splitlines()[0] if error else ""
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def _short_dataset(dataset: str) -> str:

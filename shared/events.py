@@ -28,6 +28,16 @@ from typing import Any, Literal
 EventType = Literal["state", "progress", "metrics", "epoch", "image", "log", "error"]
 
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
+STATUSES: tuple[str, ...] = (
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "interrupted",
+)
+# Stored events a person reads as the job's log.
+LOG_TYPES = ("state", "log", "error")
 TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 
 # A worker renews its lease this often; a lease missing for longer than its lifetime

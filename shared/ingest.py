@@ -33,30 +33,30 @@ class Ingestor:
         self.client = client
         self.images_root = images_root
 
-    def poll(self, block_ms: int | None = None) -> int:
-        """Read and store what is new; wait up to block_ms for something to arrive."""
+    def poll(self, block_ms: int | None = None) -> set[str]:
+        """Store what is new, waiting up to block_ms for it; return the jobs changed."""
         follow = dict(self.store.jobs_to_follow())
         if not follow:
-            return 0
-        applied = self._read_and_apply(follow, block_ms)
-        self._check_leases()
-        return applied
+            return set()
+        changed = self._read_and_apply(follow, block_ms)
+        return changed | self._check_leases()
 
-    def catch_up(self) -> int:
-        """Store everything available now, without waiting."""
-        total = 0
-        while (count := self.poll()) > 0:
-            total += count
-        return total
+    def catch_up(self) -> set[str]:
+        """Store everything available now, without waiting; return the jobs changed."""
+        changed: set[str] = set()
+        while batch := self.poll():
+            changed |= batch
+        return changed
 
-    def _read_and_apply(self, follow: dict[str, str], block_ms: int | None) -> int:
+    def _read_and_apply(self, follow: dict[str, str], block_ms: int | None) -> set[str]:
         streams: dict[Any, Any] = {stream_key(j): last for j, last in follow.items()}
         replies: Any = self.client.xread(streams, count=BATCH, block=block_ms)
-        applied = 0
+        changed = set()
         for key, entries in replies or []:
             job_id = key.decode().rsplit(":", 1)[-1]
-            applied += self._apply(job_id, entries)
-        return applied
+            if self._apply(job_id, entries):
+                changed.add(job_id)
+        return changed
 
     def _apply(
         self, job_id: str, entries: Sequence[tuple[bytes, dict[bytes, bytes]]]
@@ -66,8 +66,9 @@ class Ingestor:
         logger.debug("stored %d events of job %s", count, job_id)
         return count
 
-    def _check_leases(self) -> None:
+    def _check_leases(self) -> set[str]:
         """Mark running jobs whose worker stopped renewing its lease as interrupted."""
+        changed = set()
         for job in self.store.list_jobs(status="running"):
             if self.client.exists(lease_key(job.id)):
                 continue
@@ -75,6 +76,7 @@ class Ingestor:
             # once more before deciding the job was abandoned.
             last = dict(self.store.jobs_to_follow()).get(job.id, "0-0")
             self._read_and_apply({job.id: last}, None)
+            changed.add(job.id)
             if self.store.get_job(job.id).status == "running":
                 reason = (
                     f"Worker {job.worker or '?'} stopped renewing its lease at step "
@@ -82,3 +84,4 @@ class Ingestor:
                 )
                 self.store.mark_interrupted(job.id, reason)
                 logger.warning("job %s interrupted: %s", job.id, reason)
+        return changed

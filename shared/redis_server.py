@@ -86,8 +86,13 @@ class EmbeddedRedis:
         (self.directory / "port").write_text(str(self.port))
         config = self._write_config()
         log = open(self.directory / "redis.log", "ab")  # noqa: SIM115 - owned by Popen
+        # A session of its own: the terminal's Ctrl-C must not stop Redis before the
+        # worker has handed its job back to the queue.
         self.process = subprocess.Popen(
-            [redis_executable(), str(config)], stdout=log, stderr=subprocess.STDOUT
+            [self._executable(), str(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         self._wait_until_up(timeout)
@@ -107,9 +112,26 @@ class EmbeddedRedis:
             self.process.wait()
         self.process = None
 
+    def _executable(self) -> str:
+        """The binary this directory's data was written with, chosen on first start.
+
+        Redis 6.2 and 7 keep their append-only files in different layouts, so
+        switching binaries would start with an empty queue.
+        """
+        record = self.directory / "executable"
+        if record.exists() and Path(record.read_text().strip()).exists():
+            return record.read_text().strip()
+        chosen = redis_executable()
+        if record.exists():
+            logger.warning("%s is gone; using %s", record.read_text().strip(), chosen)
+        record.write_text(chosen)
+        return chosen
+
     def _pick_port(self) -> int:
         preferred = self.recorded_port()
         with socket.socket() as sock:
+            # As Redis itself binds: a port in TIME_WAIT after a restart is free.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(("127.0.0.1", preferred))
                 return preferred

@@ -9,6 +9,7 @@ embedded Redis that ``genqueue up`` runs under the home directory.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ import platformdirs
 from shared.errors import ConfigError
 
 DEFAULT_QUEUE = "gpu"
+BROKER_SCHEMES = ("redis", "rediss", "unix")
 # Redis hands an unacknowledged job to another worker after this long, so it must be
 # longer than the longest training run.
 DEFAULT_VISIBILITY_TIMEOUT = 7 * 24 * 3600
@@ -70,10 +72,14 @@ class Settings:
         home_path = Path(
             home or env.get("GENQUEUE_HOME") or platformdirs.user_data_dir("genqueue")
         )
-        home_path = home_path.expanduser().resolve()
-        config = _read_config(
-            Path(env.get("GENQUEUE_CONFIG") or home_path / "config.toml")
-        )
+        home_path = _usable_home(home_path.expanduser().resolve())
+        explicit = env.get("GENQUEUE_CONFIG")
+        if explicit and not Path(explicit).is_file():
+            raise ConfigError(
+                f"GENQUEUE_CONFIG names {explicit}, which is not a file; "
+                "create it or unset the variable."
+            )
+        config = _read_config(Path(explicit or home_path / "config.toml"))
         flags = {
             k: v
             for k, v in {"broker_url": broker_url, **flags}.items()
@@ -89,7 +95,7 @@ class Settings:
 
         return cls(
             home=home_path,
-            broker_url=pick("broker_url", None),
+            broker_url=check_broker_url(pick("broker_url", None)),
             artifact_dir=Path(
                 pick("artifact_dir", home_path / "artifacts")
             ).expanduser(),
@@ -101,12 +107,53 @@ class Settings:
         )
 
 
+def write_config(home: Path, **values: Any) -> Path:
+    """Set keys in ``<home>/config.toml``, keeping the others; None removes a key."""
+    path = home / "config.toml"
+    config = {**_read_config(path), **values}
+    lines = [
+        f"{key} = {json.dumps(value)}"
+        for key, value in config.items()
+        if value is not None
+    ]
+    home.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    # The broker URL may hold a password: owner-only, like the embedded Redis's.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def check_broker_url(url: Any) -> str | None:
+    """The URL if it names a Redis server, else a ConfigError that says the form."""
+    if url is None or url == "":
+        return None
+    if not isinstance(url, str) or urlsplit(url).scheme not in BROKER_SCHEMES:
+        shown = redact(url) if isinstance(url, str) else repr(url)
+        raise ConfigError(
+            f"The broker URL {shown!r} is not a Redis URL; use "
+            "redis://:PASSWORD@HOST:PORT/0, or rediss://... for TLS."
+        )
+    return url
+
+
+def _usable_home(path: Path) -> Path:
+    if path.exists() and not path.is_dir():
+        raise ConfigError(
+            f"The genqueue home {path} is a file, not a folder; set GENQUEUE_HOME "
+            "(or --home) to a folder."
+        )
+    return path
+
+
 def _read_config(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(
             f"Cannot read the config file {path}: {exc}. Fix or remove it."
         ) from None
@@ -115,6 +162,11 @@ def _read_config(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"Unknown keys {sorted(unknown)} in {path}; allowed: {sorted(_ENV)}."
         )
+    for key in ("broker_url", "artifact_dir", "queue"):
+        if key in data and not isinstance(data[key], str):
+            raise ConfigError(
+                f"{key} in {path} must be a quoted string, got {data[key]!r}."
+            )
     return data
 
 

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shared.errors import SpecError
 
 ModelKind = Literal["vae", "gan"]
+
+# The published defaults: Kingma and Welling's Adam setting for the VAE, the DCGAN
+# paper's 2e-4 for the GAN, where 1e-3 tends to collapse the generator.
+DEFAULT_LR = {"vae": 1e-3, "gan": 2e-4}
 
 # Allowed ranges, kept in one place so the command line, the app and the error
 # messages all say the same thing.
@@ -52,7 +56,9 @@ class TrainSpec(BaseModel):
         "batch_size", default=128, description="images per optimizer step"
     )
     lr: float = _limit(
-        "lr", default=1e-3, description="Adam learning rate, for both networks of a GAN"
+        "lr",
+        default=1e-3,
+        description="Adam learning rate; GAN default 2e-4, both networks",
     )
     latent_dim: int = _limit("latent_dim", default=20, description="size of z")
     seed: int = _limit(
@@ -77,6 +83,17 @@ class TrainSpec(BaseModel):
         default=None,
         description="train on the first N images only; None uses all",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_lr(cls, data: Any) -> Any:
+        if (
+            isinstance(data, dict)
+            and "lr" not in data
+            and data.get("model") in DEFAULT_LR
+        ):
+            return {**data, "lr": DEFAULT_LR[data["model"]]}
+        return data
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -111,14 +128,24 @@ def describe_errors(exc: ValidationError) -> str:
     return " ".join(_describe(err) for err in exc.errors())
 
 
+def format_limit(value: float) -> str:
+    """A range end as people write it: 4294967295, not 4.29497e+09."""
+    return (
+        f"{value:g}" if value < 1 or not float(value).is_integer() else f"{int(value)}"
+    )
+
+
 def _describe(err: Any) -> str:
     field = ".".join(str(p) for p in err["loc"]) or "spec"
     value = err.get("input")
+    if isinstance(value, str) and len(value) > 60:
+        value = value[:57] + "..."
     if err["type"] == "extra_forbidden":
         return f"Unknown field {field!r}; remove it."
     if err["type"] == "missing":
         return f"{field} is required."
     if field in LIMITS and err["type"] in {"greater_than_equal", "less_than_equal"}:
         low, high = LIMITS[field]
-        return f"{field} must be between {low:g} and {high:g}, got {value!r}."
+        span = f"{format_limit(low)} and {format_limit(high)}"
+        return f"{field} must be between {span}, got {value!r}."
     return f"{field}={value!r} is not valid: {err['msg']}."

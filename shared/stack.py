@@ -6,44 +6,57 @@ broker configured elsewhere, is used and left running.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 from types import TracebackType
+from typing import TextIO
 
 import redis
 
 from shared.client import Client
-from shared.errors import BrokerError
+from shared.errors import BrokerError, ConfigError
 from shared.redis_server import EmbeddedRedis
 from shared.settings import Settings, redact
 
 logger = logging.getLogger(__name__)
 
 WORKER_STOP_SECONDS = 30
+MAX_RESTARTS = 5
 
 
 class LocalStack:
     """Context manager that starts the pieces in order and stops them in reverse."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, ingest: bool = True) -> None:
         self.settings = settings
+        self.ingest = ingest
         self.redis: EmbeddedRedis | None = None
         self.worker: subprocess.Popen[bytes] | None = None
         self.client = Client(settings)
         self._stop = threading.Event()
+        self._lock: TextIO | None = None
+        self._restarts: list[float] = []
         self._ingest = threading.Thread(
             target=self._ingest_loop, name="ingest", daemon=True
+        )
+        self._supervisor = threading.Thread(
+            target=self._supervise, name="supervisor", daemon=True
         )
 
     def __enter__(self) -> LocalStack:
         try:
+            self._take_lock()
             self._start_redis()
             self._start_worker()
-            self._ingest.start()
+            self._supervisor.start()
+            if self.ingest:
+                self._ingest.start()
         except BaseException:
             self.close()
             raise
@@ -67,25 +80,65 @@ class LocalStack:
         )
 
     def wait_for_interrupt(self) -> None:
-        """Block until Ctrl-C or SIGTERM, or until the worker dies."""
+        """Block until Ctrl-C or SIGTERM, or until the worker keeps dying."""
         _interrupt_on(signal.SIGINT, signal.SIGTERM)
         try:
-            while self.worker is None or self.worker.poll() is None:
-                self._stop.wait(1.0)
+            while not self._stop.wait(1.0):
+                pass
         except KeyboardInterrupt:
             return
         raise BrokerError(
-            f"The local worker exited with code {self.worker.returncode}; see the log above."
+            f"The local worker died {MAX_RESTARTS} times within a minute; see its log above."
         )
 
     def close(self) -> None:
         self._stop.set()
-        if self._ingest.is_alive():
-            self._ingest.join(timeout=5)
+        for thread in (self._ingest, self._supervisor):
+            if thread.is_alive():
+                thread.join(timeout=5)
         self._stop_worker()
         if self.redis is not None:
             self.redis.stop()
             self.redis = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def _take_lock(self) -> None:
+        """One `up` per home: a second would start a second worker on the same data."""
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        handle = open(self.settings.home / "up.lock", "a+")  # noqa: SIM115 - held open
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "?"
+            handle.close()
+            raise ConfigError(
+                f"genqueue up is already running for {self.settings.home} (pid {owner}); "
+                "open the app with `genqueue gui`, or stop that one first."
+            ) from None
+        handle.truncate(0)
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._lock = handle
+
+    def _supervise(self) -> None:
+        """Start the worker again when it dies, unless it keeps dying."""
+        while not self._stop.wait(1.0):
+            if self.worker is None or self.worker.poll() is None:
+                continue
+            now = time.monotonic()
+            self._restarts = [t for t in self._restarts if now - t < 60] + [now]
+            if len(self._restarts) > MAX_RESTARTS:
+                logger.error("the local worker keeps dying; stopping")
+                self._stop.set()
+                return
+            logger.warning(
+                "the local worker exited with code %s; starting it again",
+                self.worker.returncode,
+            )
+            self._start_worker()
 
     def _start_redis(self) -> None:
         if self.settings.broker_url:

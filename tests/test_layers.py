@@ -25,3 +25,11 @@ def test_command_line_starts_without_torch_or_qt() -> None:
     )
 
     assert result.stdout.strip() == "[]"
+
+
+def test_code_passes_ruff_and_mypy() -> None:
+    bin_dir = Path(sys.executable).parent
+    for command in (["ruff", "check", "."], ["mypy"]):
+        tool = [str(bin_dir / command[0]), *command[1:]]
+        result = subprocess.run(tool, cwd=REPO, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr

@@ -16,9 +16,10 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.errors import JobNotFound
+from shared.errors import ConfigError, JobNotFound
 from shared.events import TERMINAL, Event
 from shared.history.apply import START, apply_entries
 from shared.history.engine import create_history_engine, writer
@@ -54,6 +55,12 @@ class HistoryStore:
         engine = create_history_engine(db_path)
         try:
             upgrade(engine, db_path)
+        except DatabaseError as exc:
+            engine.dispose()
+            raise ConfigError(
+                f"{db_path} is not a readable genqueue history ({exc.orig}); move it "
+                "aside and genqueue starts a new one."
+            ) from None
         except BaseException:
             engine.dispose()
             raise
@@ -109,6 +116,15 @@ class HistoryStore:
             session.add(job)
         logger.info("job %s queued", job_id)
 
+    def rename_job(self, job_id: str, name: str) -> None:
+        """Give a job a new label; the spec keeps the name it was submitted with."""
+        with self._writing() as session:
+            job = session.get(Job, job_id)
+            if job is None:
+                raise JobNotFound(f"No job {job_id!r} in the history.")
+            job.name = name
+            job.updated_at = datetime.now(UTC)
+
     def delete_job(self, job_id: str) -> None:
         """Remove a job and everything recorded for it; its image files stay."""
         with self._writing() as session:
@@ -125,7 +141,7 @@ class HistoryStore:
             return JobView.from_row(_by_prefix(session, ref))
 
     def list_jobs(
-        self, *, status: str | None = None, limit: int | None = None
+        self, *, status: str | None = None, limit: int | None = None, offset: int = 0
     ) -> list[JobView]:
         """Jobs, newest first, optionally only those in one state."""
         query = select(Job).order_by(Job.submitted_at.desc(), Job.id.desc())
@@ -133,6 +149,8 @@ class HistoryStore:
             query = query.where(Job.status == status)
         if limit is not None:
             query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
         with self._reader() as session:
             return [JobView.from_row(job) for job in session.scalars(query)]
 
@@ -167,13 +185,17 @@ class HistoryStore:
             job.updated_at = datetime.now(UTC)
         logger.info("job %s interrupted: %s", job_id, reason)
 
-    def metrics(self, job_id: str) -> list[MetricPoint]:
-        """Every step's loss values, in step order."""
+    def metrics(
+        self, job_id: str, *, after_step: int | None = None
+    ) -> list[MetricPoint]:
+        """Each step's loss values (after ``after_step`` if given), in step order."""
         query = (
             select(MetricRow)
             .where(MetricRow.job_id == job_id)
             .order_by(MetricRow.step, MetricRow.id)
         )
+        if after_step is not None:
+            query = query.where(MetricRow.step > after_step)
         with self._reader() as session:
             return [MetricPoint.from_row(row) for row in session.scalars(query)]
 
@@ -197,13 +219,17 @@ class HistoryStore:
         with self._reader() as session:
             return [ImageView.from_row(row) for row in session.scalars(query)]
 
-    def events(self, job_id: str) -> list[EventView]:
-        """Stored stream entries in the order they were applied."""
+    def events(
+        self, job_id: str, *, after_id: int = 0, types: Sequence[str] | None = None
+    ) -> list[EventView]:
+        """Stored stream entries after ``after_id``, in the order they were applied."""
         query = (
             select(EventRecord)
-            .where(EventRecord.job_id == job_id)
+            .where(EventRecord.job_id == job_id, EventRecord.id > after_id)
             .order_by(EventRecord.id)
         )
+        if types is not None:
+            query = query.where(EventRecord.type.in_(types))
         with self._reader() as session:
             return [EventView.from_row(row) for row in session.scalars(query)]
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from shared.redis_server import EmbeddedRedis, free_port
+
 pytestmark = pytest.mark.e2e
 
 
@@ -66,22 +68,71 @@ def test_up_trains_a_job_and_ctrl_c_stops_everything_it_started(tmp_path: Path) 
     assert "succeeded" in listed.stdout and "Broker unreachable" in listed.stdout
 
 
-def test_up_reuses_a_running_embedded_redis_and_leaves_it_running(
-    tmp_path: Path,
-) -> None:
+def test_up_leaves_a_redis_it_did_not_start_running(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    server = EmbeddedRedis(home / "redis", port=free_port())
+    server.start()
+    try:
+        up = start_up(home, tmp_path / "up.log")
+        up.send_signal(signal.SIGINT)
+        assert up.wait(60) == 0
+        assert server.is_running()
+    finally:
+        server.stop()
+
+
+def test_a_second_up_on_the_same_home_is_refused(tmp_path: Path) -> None:
     home = tmp_path / "home"
     first = start_up(home, tmp_path / "first.log")
-    redis_child = next(
-        c for c in psutil.Process(first.pid).children() if _kind(c) == "redis-server"
-    )
-    second = start_up(home, tmp_path / "second.log")
+    try:
+        second = run(home, "up", "--no-gui")
+        assert second.returncode == 2
+        assert (
+            f"already running for {home.resolve()} (pid {first.pid})" in second.stderr
+        )
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.wait(60)
 
-    second.send_signal(signal.SIGINT)
-    second.wait(60)
-    assert redis_child.is_running()
-    first.send_signal(signal.SIGINT)
-    first.wait(60)
-    assert not redis_child.is_running()
+
+def test_up_starts_its_worker_again_when_it_dies(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    up = start_up(home, tmp_path / "up.log")
+    try:
+        worker = next(
+            c for c in psutil.Process(up.pid).children() if _kind(c) == "python"
+        )
+        worker.kill()
+        deadline = time.monotonic() + 30
+        while not [
+            c
+            for c in psutil.Process(up.pid).children()
+            if _kind(c) == "python" and c.pid != worker.pid
+        ]:
+            assert time.monotonic() < deadline, "no new worker"
+            time.sleep(0.2)
+        assert up.poll() is None
+    finally:
+        up.send_signal(signal.SIGINT)
+        up.wait(60)
+
+
+def test_up_without_a_display_says_to_use_no_gui(tmp_path: Path) -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM", "GENQUEUE_BROKER_URL"}
+    }
+    env["GENQUEUE_HOME"] = str(tmp_path / "home")
+    command = [sys.executable, "-m", "shared.cli", "up"]
+    result = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 2
+    assert "genqueue up --no-gui" in result.stderr
+    assert not (tmp_path / "home" / "redis").exists()
 
 
 def _kind(process: psutil.Process) -> str:

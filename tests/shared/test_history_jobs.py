@@ -157,3 +157,16 @@ def test_duration_is_none_before_start(store: HistoryStore) -> None:
     add(store, "aaaa0000-0000")
 
     assert store.get_job("aaaa0000-0000").duration is None
+
+
+def test_a_corrupt_history_file_is_refused_with_the_way_out(tmp_path) -> None:
+    from shared.errors import ConfigError
+    from shared.history import HistoryStore
+
+    path = tmp_path / "history.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+
+    with pytest.raises(
+        ConfigError, match="is not a readable genqueue history.*move it aside"
+    ):
+        HistoryStore.open(path)

@@ -60,3 +60,40 @@ def test_redact_hides_the_password_only() -> None:
     assert redact("redis://:s3cret@host:6379/0") == "redis://:***@host:6379/0"
     assert redact("rediss://user:pw@h:1/2") == "rediss://user:***@h:1/2"
     assert redact("redis://localhost:6379/0") == "redis://localhost:6379/0"
+
+
+@pytest.mark.parametrize("url", ["garbage", "http://host:1/0", "amqp://guest@h//"])
+def test_a_broker_url_that_is_not_redis_is_refused_with_the_form(
+    tmp_path: Path, url: str
+) -> None:
+    with pytest.raises(ConfigError, match=r"not a Redis URL; use redis://:PASSWORD@"):
+        Settings.load(home=tmp_path, environ={"GENQUEUE_BROKER_URL": url})
+
+
+def test_config_values_of_the_wrong_type_are_named(tmp_path: Path) -> None:
+    write_config(tmp_path, "broker_url = 5\n")
+
+    with pytest.raises(
+        ConfigError, match="broker_url in .* must be a quoted string, got 5"
+    ):
+        Settings.load(home=tmp_path, environ={})
+
+
+def test_a_config_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_bytes(b'queue = "\xff\xfe"\n')
+
+    with pytest.raises(ConfigError, match="Cannot read the config file"):
+        Settings.load(home=tmp_path, environ={})
+
+
+def test_a_home_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    file = tmp_path / "not-a-folder"
+    file.write_text("x")
+
+    with pytest.raises(ConfigError, match="is a file, not a folder"):
+        Settings.load(environ={"GENQUEUE_HOME": str(file)})
+
+
+def test_a_missing_explicit_config_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="GENQUEUE_CONFIG names .* not a file"):
+        Settings.load(home=tmp_path, environ={"GENQUEUE_CONFIG": str(tmp_path / "x")})

@@ -34,7 +34,7 @@ def test_spec_round_trips_through_json() -> None:
         ("batch_size", 100_000, "batch_size must be between 1 and 8192, got 100000"),
         ("lr", 0.0, "lr must be between 1e-06 and 1, got 0.0"),
         ("latent_dim", -1, "latent_dim must be between 1 and 1024, got -1"),
-        ("seed", -5, "seed must be between 0 and 4.29497e+09, got -5"),
+        ("seed", -5, "seed must be between 0 and 4294967295, got -5"),
     ],
 )
 def test_out_of_range_values_are_refused_with_the_range(
@@ -70,3 +70,15 @@ def test_specs_are_frozen() -> None:
 
     with pytest.raises(Exception, match="frozen"):
         spec.epochs = 3  # type: ignore[misc]
+
+
+def test_the_gan_defaults_to_the_published_learning_rate() -> None:
+    assert TrainSpec.from_json({"model": "gan", "dataset": "digits"}).lr == 2e-4
+    assert TrainSpec.from_json({"model": "vae", "dataset": "digits"}).lr == 1e-3
+
+
+def test_a_long_bad_value_is_shortened_in_the_message() -> None:
+    with pytest.raises(SpecError) as info:
+        TrainSpec.from_json({"model": "vae", "dataset": "digits", "name": "x" * 5000})
+
+    assert len(str(info.value)) < 300
