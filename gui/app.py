@@ -1,52 +1,92 @@
-"""The desktop app's entry point.
+"""The desktop app's entry point: the window on the UI thread, the backend on its own.
 
-For now the window says where things are and how to submit from the command line;
-it does not yet list, chart or browse jobs.
+Closing the window stops only the app: jobs on workers keep running, and their
+events wait in Redis until the app (or the command line) reads them again.
 """
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+from PySide6.QtCore import Qt, QThread, QTimer
+from PySide6.QtWidgets import QApplication
 
-from shared.client import Client
-from shared.settings import Settings, redact
+from gui.backend import Backend
+from gui.main_window import MainWindow
+from shared.settings import Settings
 
-
-def build_window(settings: Settings) -> QMainWindow:
-    """The main window: for now, where things are and how to submit."""
-    window = QMainWindow()
-    window.setWindowTitle("genqueue")
-    broker = (
-        redact(settings.broker_url) if settings.broker_url else "the embedded Redis"
-    )
-    text = (
-        "<h2>genqueue</h2>"
-        f"<p>Broker: {broker}<br>History: {settings.db_path}</p>"
-        "<p>Jobs run on the local worker. Submit from a terminal:<br>"
-        "<code>genqueue submit train --model vae --dataset digits --epochs 5</code><br>"
-        "and follow them with <code>genqueue jobs</code>.</p>"
-    )
-    label = QLabel(text)
-    label.setObjectName("overview")
-    label.setMargin(24)
-    window.setCentralWidget(label)
-    window.resize(640, 240)
-    return window
+logger = logging.getLogger(__name__)
 
 
-def run_app(settings: Settings, client: Client) -> int:
-    """Show the main window until it is closed; return Qt's exit code."""
-    app = QApplication.instance() or QApplication(sys.argv)
-    window = build_window(settings)
-    window.show()
+class App:
+    """The window, the backend and the thread the backend runs on, wired together."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.window = MainWindow(settings)
+        self.backend = Backend(settings)
+        self.thread = QThread()
+        self.thread.setObjectName("genqueue-backend")
+        self.backend.moveToThread(self.thread)
+        self._connect()
+
+    def _connect(self) -> None:
+        window, backend = self.window, self.backend
+        self.thread.started.connect(backend.start)
+        for signal_name in (
+            "jobs_reset",
+            "jobs_appended",
+            "jobs_changed",
+            "job_removed",
+            "job_ended",
+            "broker_changed",
+            "workers_changed",
+            "submitted",
+            "submit_failed",
+            "action_failed",
+            "test_result",
+        ):
+            getattr(backend, signal_name).connect(getattr(window, f"on_{signal_name}"))
+        backend.detail_ready.connect(window.detail.show_detail)
+        backend.detail_delta.connect(window.detail.apply_delta)
+        window.select_requested.connect(backend.select)
+        window.submit_requested.connect(backend.submit)
+        window.cancel_requested.connect(backend.cancel)
+        window.retry_requested.connect(backend.retry)
+        window.delete_requested.connect(backend.delete)
+        window.rename_requested.connect(backend.rename)
+        window.test_requested.connect(backend.test_connection)
+
+    def start(self) -> None:
+        self.thread.start()
+        self.window.show()
+
+    def stop(self) -> None:
+        """Stop the backend on its thread, then the thread; waits for both."""
+        if not self.thread.isRunning():
+            return
+        # Direct: the UI thread is blocked in wait() below and could not take a
+        # queued call; QThread.quit is safe to call from any thread.
+        self.backend.stopped.connect(
+            self.thread.quit, Qt.ConnectionType.DirectConnection
+        )
+        QTimer.singleShot(0, self.backend, self.backend.stop)
+        if not self.thread.wait(10_000):
+            logger.warning("the backend thread did not stop within 10 s")
+
+
+def run_app(settings: Settings) -> int:
+    """Show the app until its window is closed; return Qt's exit code."""
+    qt_app = QApplication.instance() or QApplication(sys.argv)
+    qt_app.setApplicationName("genqueue")
+    app = App(settings)
+    qt_app.aboutToQuit.connect(app.stop)
+    app.start()
     # Qt's loop gives Python no chance to see Ctrl-C; a timer lets the handler run.
     for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, lambda *_: app.quit())
+        signal.signal(number, lambda *_: qt_app.quit())
     timer = QTimer()
     timer.start(200)
     timer.timeout.connect(lambda: None)
-    return app.exec()
+    return qt_app.exec()

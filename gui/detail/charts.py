@@ -1,0 +1,249 @@
+"""Loss curves of the shown job, redrawn at most twenty times a second.
+
+Losses share one plot; a GAN's discriminator outputs, being probabilities, get a second
+plot below it with a fixed 0-1 axis. Non-finite values are not drawn.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
+
+from shared.history import MetricPoint
+
+PROBABILITY_NAMES = frozenset({"d_real", "d_fake"})
+# Weight of the newest point in the moving average: about a twenty-step memory,
+# enough to show the trend through minibatch noise without lagging far behind.
+SMOOTHING = 0.05
+REDRAW_MS = 50
+# Tableau's ten colours stay apart from each other on a white background.
+COLOURS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
+
+
+class Series:
+    """One loss's points in arrays that double when full, with a running average."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._steps = np.empty(capacity)
+        self._raw = np.empty(capacity)
+        self._smooth = np.empty(capacity)
+        self._size = 0
+        self._average: float | None = None
+
+    def __len__(self) -> int:
+        return self._size
+
+    def extend(self, steps: list[float], values: list[float]) -> None:
+        """Append points; steps and values pair up by position."""
+        end = self._size + len(steps)
+        if end > len(self._steps):
+            self._grow(end)
+        self._steps[self._size : end] = steps
+        self._raw[self._size : end] = values
+        self._smooth[self._size : end] = self._averaged(values)
+        self._size = end
+
+    def steps(self) -> np.ndarray:
+        return self._steps[: self._size]
+
+    def values(self, *, is_smoothed: bool = False) -> np.ndarray:
+        return (self._smooth if is_smoothed else self._raw)[: self._size]
+
+    def _grow(self, needed: int) -> None:
+        capacity = max(needed, 2 * len(self._steps))
+        for name in ("_steps", "_raw", "_smooth"):
+            bigger = np.empty(capacity)
+            bigger[: self._size] = getattr(self, name)[: self._size]
+            setattr(self, name, bigger)
+
+    def _averaged(self, values: list[float]) -> list[float]:
+        average = values[0] if self._average is None else self._average
+        out = []
+        for value in values:
+            average += SMOOTHING * (value - average)
+            out.append(average)
+        self._average = average
+        return out
+
+
+def _numbers(values: dict[str, Any]) -> Iterable[tuple[str, float]]:
+    for name, value in values.items():
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        if is_number and math.isfinite(value):
+            yield name, float(value)
+
+
+def _make_plot(y_label: str) -> pg.PlotWidget:
+    widget = pg.PlotWidget(background="w")
+    plot = widget.getPlotItem()
+    plot.setClipToView(True)
+    plot.setDownsampling(auto=True, mode="peak")
+    plot.showGrid(x=True, y=True, alpha=0.15)
+    plot.setLabel("bottom", "step", color="#444")
+    plot.setLabel("left", y_label, color="#444")
+    # A backed legend stays readable over the curves it covers.
+    plot.addLegend(
+        offset=(-10, 10), labelTextColor="#333", brush=(255, 255, 255, 210), pen="#ccc"
+    )
+    for side in ("left", "bottom"):
+        plot.getAxis(side).setTextPen("#444")
+        plot.getAxis(side).setPen("#999")
+    return widget
+
+
+class LossCharts(QWidget):
+    """Line plots of every loss, against the global step."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.redraw_count = 0
+        self._series: dict[str, Series] = {}
+        self._curves: dict[str, pg.PlotDataItem] = {}
+        self._markers: dict[str, pg.PlotDataItem] = {}
+        self._epoch_means: list[tuple[int, dict[str, Any]]] = []
+        self._epoch_steps: dict[int, tuple[int, int]] = {}
+        self._dirty: set[str] = set()
+        self._timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
+        self._timer.timeout.connect(self._on_redraw_timeout)
+        self._build()
+
+    def _build(self) -> None:
+        self._smoothed = QCheckBox("Smoothed")
+        self._smoothed.setToolTip("Exponential moving average of the last ~20 steps")
+        self._smoothed.toggled.connect(self._on_smoothed_toggled)
+        self._show_means = QCheckBox("Epoch means")
+        self._show_means.setChecked(True)
+        self._show_means.toggled.connect(self._on_show_means_toggled)
+        options = QHBoxLayout()
+        options.addWidget(self._smoothed)
+        options.addWidget(self._show_means)
+        options.addStretch()
+        self.loss_plot = _make_plot("loss")
+        self.probability_plot = _make_plot("probability")
+        self.probability_plot.setXLink(self.loss_plot)
+        self.probability_plot.setYRange(0, 1, padding=0.02)
+        self.probability_plot.setMouseEnabled(y=False)
+        self.probability_plot.hide()
+        layout = QVBoxLayout(self)
+        layout.addLayout(options)
+        layout.addWidget(self.loss_plot, 3)
+        layout.addWidget(self.probability_plot, 2)
+
+    def clear(self) -> None:
+        """Forget every point and curve."""
+        for plot in (self.loss_plot, self.probability_plot):
+            plot.getPlotItem().clear()
+        self.probability_plot.hide()
+        self._series.clear()
+        self._curves.clear()
+        self._markers.clear()
+        self._epoch_means = []
+        self._epoch_steps.clear()
+        self._dirty.clear()
+
+    def append(self, metrics: Iterable[MetricPoint]) -> None:
+        """Add steps to the curves; the redraw follows within REDRAW_MS."""
+        columns: dict[str, tuple[list[float], list[float]]] = {}
+        for point in metrics:
+            first, last = self._epoch_steps.get(point.epoch, (point.step, point.step))
+            self._epoch_steps[point.epoch] = (
+                min(first, point.step),
+                max(last, point.step),
+            )
+            for name, value in _numbers(point.values):
+                steps, values = columns.setdefault(name, ([], []))
+                steps.append(point.step)
+                values.append(value)
+        for name, (steps, values) in columns.items():
+            self._series_for(name).extend(steps, values)
+        self._mark_dirty(columns)
+
+    def set_epoch_means(self, epoch_means: list[tuple[int, dict[str, Any]]]) -> None:
+        """Replace the per-epoch means drawn as markers."""
+        if epoch_means == self._epoch_means:
+            return
+        self._epoch_means = list(epoch_means)
+        self._mark_dirty(self._series)
+
+    def point_count(self, name: str) -> int:
+        """How many points the curve ``name`` holds; 0 for an unknown name."""
+        series = self._series.get(name)
+        return 0 if series is None else len(series)
+
+    def curve_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The x and y arrays the curve ``name`` was last drawn with."""
+        curve = self._curves[name]
+        return curve.xData, curve.yData
+
+    def plot_of(self, name: str) -> pg.PlotWidget:
+        """The plot that holds the curve ``name``."""
+        is_probability = name in PROBABILITY_NAMES
+        return self.probability_plot if is_probability else self.loss_plot
+
+    def _series_for(self, name: str) -> Series:
+        series = self._series.get(name)
+        if series is not None:
+            return series
+        series = self._series[name] = Series()
+        colour = COLOURS[len(self._curves) % len(COLOURS)]
+        plot = self.plot_of(name)
+        plot.show()
+        self._curves[name] = plot.plot(name=name, pen=pg.mkPen(colour, width=1.5))
+        self._markers[name] = plot.plot(
+            pen=None, symbol="o", symbolSize=10, symbolBrush=colour, symbolPen="#222"
+        )
+        return series
+
+    def _mark_dirty(self, names: Iterable[str]) -> None:
+        self._dirty.update(names)
+        if self._dirty and not self._timer.isActive():
+            self._timer.start()
+
+    def _on_redraw_timeout(self) -> None:
+        is_smoothed = self._smoothed.isChecked()
+        for name in self._dirty:
+            series = self._series[name]
+            self._curves[name].setData(
+                series.steps(),
+                series.values(is_smoothed=is_smoothed),
+                skipFiniteCheck=True,
+            )
+            self._draw_means(name)
+        self._dirty.clear()
+        self.redraw_count += 1
+
+    def _draw_means(self, name: str) -> None:
+        xs, ys = [], []
+        if self._show_means.isChecked():
+            for epoch, means in self._epoch_means:
+                steps = self._epoch_steps.get(epoch)
+                value = dict(_numbers(means)).get(name)
+                if steps is not None and value is not None:
+                    # A mean belongs to the whole epoch; its middle is where the
+                    # curve passes near it.
+                    xs.append(sum(steps) / 2)
+                    ys.append(value)
+        self._markers[name].setData(xs, ys)
+
+    def _on_smoothed_toggled(self, _checked: bool) -> None:
+        self._mark_dirty(self._series)
+
+    def _on_show_means_toggled(self, _checked: bool) -> None:
+        self._mark_dirty(self._series)

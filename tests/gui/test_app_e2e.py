@@ -1,0 +1,169 @@
+"""The whole app against a real Redis and worker: submit, watch, cancel, restart."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
+
+from gui.app import App
+from gui.jobs_model import COLUMNS
+from shared.settings import Settings
+from tests.data_paths import path_dataset
+
+pytestmark = pytest.mark.e2e
+
+WAIT_MS = 180_000
+
+
+@pytest.fixture
+def app(settings: Settings, start_worker, qtbot) -> Iterator[App]:
+    start_worker(settings)
+    opened = open_app(settings, qtbot)
+    yield opened
+    opened.stop()
+
+
+def open_app(settings: Settings, qtbot) -> App:
+    opened = App(settings)
+    qtbot.addWidget(opened.window)
+    opened.start()
+    return opened
+
+
+def submit_through_form(qtbot, app: App, **fields: object) -> str:
+    """Fill the New job form, click Submit, and return the new job's id."""
+    known = {row.job.id for row in app.window.model._rows}
+    form = app.window.open_form(None)
+    spec = {"dataset": path_dataset()[0], "max_images": 384, "batch_size": 64}
+    form.prefill({**spec, **fields})
+    qtbot.waitUntil(lambda: form.spec() is not None, timeout=5000)
+    submit = next(b for b in form.findChildren(QPushButton) if b.text() == "Submit")
+    qtbot.mouseClick(submit, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(app.window.model._rows) > len(known), timeout=10_000)
+    return next(r.job.id for r in app.window.model._rows if r.job.id not in known)
+
+
+def status_of(app: App, job_id: str) -> str:
+    row = app.window.model.row_of(job_id)
+    return "" if row is None else app.window.model.job_at(row).status
+
+
+@pytest.mark.parametrize(
+    ("model", "curves"),
+    [
+        ("vae", ("loss", "reconstruction", "kl")),
+        ("gan", ("d_loss", "g_loss", "d_real", "d_fake")),
+    ],
+)
+def test_a_job_submitted_through_the_form_succeeds_with_charts_and_gallery(
+    qtbot, app: App, model: str, curves: tuple[str, ...]
+) -> None:
+    job_id = submit_through_form(qtbot, app, model=model, epochs=2)
+
+    qtbot.waitUntil(lambda: status_of(app, job_id) == "succeeded", timeout=WAIT_MS)
+    app.window.select_job(job_id)
+    detail = app.window.detail
+    qtbot.waitUntil(lambda: detail.job_id == job_id, timeout=10_000)
+
+    steps = 2 * 6  # 384 images in batches of 64, two epochs
+    for name in curves:
+        qtbot.waitUntil(
+            lambda n=name: detail.charts.point_count(n) == steps, timeout=5000
+        )
+    assert detail.gallery.epoch_count() == 2
+    row = app.window.model.row_of(job_id)
+    assert (
+        app.window.model.index(row, COLUMNS.index("progress")).data().startswith("100%")
+    )
+
+
+def test_cancel_stops_a_running_job_and_shows_cancelled(qtbot, app: App) -> None:
+    job_id = submit_through_form(qtbot, app, model="vae", epochs=300, batch_size=16)
+    model = app.window.model
+    qtbot.waitUntil(
+        lambda: (
+            model.row_of(job_id) is not None
+            and model.job_at(model.row_of(job_id)).step > 5
+        ),
+        timeout=60_000,
+    )
+
+    app.window.select_job(job_id)
+    app.window.actions_by_name["cancel"].trigger()
+    started = time.monotonic()
+    qtbot.waitUntil(lambda: status_of(app, job_id) == "cancelled", timeout=15_000)
+
+    assert time.monotonic() - started < 15
+    assert model.job_at(model.row_of(job_id)).epoch < 300
+
+
+def test_app_restarted_mid_job_shows_the_complete_history(
+    qtbot, settings: Settings, start_worker
+) -> None:
+    start_worker(settings)
+    first = open_app(settings, qtbot)
+    job_id = submit_through_form(qtbot, first, model="vae", epochs=8, batch_size=16)
+    model = first.window.model
+    qtbot.waitUntil(
+        lambda: (
+            model.row_of(job_id) is not None
+            and model.job_at(model.row_of(job_id)).step > 10
+        ),
+        timeout=60_000,
+    )
+    first.stop()
+    first.window.close()
+
+    second = open_app(settings, qtbot)
+    try:
+        qtbot.waitUntil(
+            lambda: status_of(second, job_id) == "succeeded", timeout=WAIT_MS
+        )
+        second.window.select_job(job_id)
+        total = 8 * 24  # 384 images in batches of 16
+        charts = second.window.detail.charts
+        qtbot.waitUntil(lambda: charts.point_count("loss") == total, timeout=10_000)
+    finally:
+        second.stop()
+
+
+def test_with_the_broker_down_history_shows_and_submit_is_refused(
+    qtbot, tmp_path
+) -> None:
+    settings = Settings.load(
+        home=tmp_path / "home", broker_url="redis://:pw@127.0.0.1:1/0", environ={}
+    )
+    from shared.history import HistoryStore
+
+    with HistoryStore.open(settings.db_path) as store:
+        store.add_job(
+            "0a0a0a0a-0000-4000-8000-000000000000",
+            {"model": "vae", "dataset": "digits", "epochs": 3, "name": "old"},
+        )
+    app = open_app(settings, qtbot)
+    try:
+        qtbot.waitUntil(lambda: app.window.model.rowCount() == 1, timeout=10_000)
+        qtbot.waitUntil(
+            lambda: (
+                app.window.broker_label.property("state")
+                in {"reconnecting", "unreachable"}
+            ),
+            timeout=10_000,
+        )
+        assert "pw" not in app.window.broker_label.text()
+
+        form = app.window.open_form(None)
+        form.prefill({"dataset": "digits", "epochs": 1})
+        qtbot.waitUntil(lambda: form.spec() is not None, timeout=5000)
+        submit = next(b for b in form.findChildren(QPushButton) if b.text() == "Submit")
+        qtbot.mouseClick(submit, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(
+            lambda: "Cannot reach Redis" in form._error.text(), timeout=20_000
+        )
+        assert app.window.model.rowCount() == 1
+    finally:
+        app.stop()

@@ -1,0 +1,123 @@
+"""Loss charts keep every point, redraw at most twenty times a second, split GAN plots."""
+
+from __future__ import annotations
+
+import os
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from gui.detail.charts import LossCharts, Series  # noqa: E402
+from shared.history import MetricPoint  # noqa: E402
+from tests.gui.test_detail_factories import gan_points, vae_points  # noqa: E402
+
+
+@pytest.fixture
+def charts(qtbot) -> LossCharts:
+    widget = LossCharts()
+    qtbot.addWidget(widget)
+    widget.show()
+    return widget
+
+
+def test_series_keeps_every_point_past_its_first_capacity() -> None:
+    series = Series(capacity=4)
+
+    for start in range(0, 100, 10):
+        series.extend(list(range(start, start + 10)), [1.0] * 10)
+
+    assert len(series) == 100
+    assert series.steps().tolist() == list(range(100))
+
+
+def test_ten_thousand_points_in_a_hundred_deltas_redraw_a_handful_of_times(
+    qtbot, charts
+) -> None:
+    points = vae_points(10_000)
+
+    for start in range(0, 10_000, 100):
+        charts.append(points[start : start + 100])
+    qtbot.wait(200)
+
+    assert charts.point_count("loss") == 10_000
+    assert 1 <= charts.redraw_count <= 3
+    assert len(charts.curve_data("kl")[0]) == 10_000
+
+
+def test_smoothing_changes_the_drawn_values_but_not_their_number(qtbot, charts) -> None:
+    points = vae_points(500)
+    charts.append(points)
+    qtbot.waitUntil(lambda: charts.redraw_count == 1)
+    raw = charts.curve_data("loss")[1].copy()
+
+    charts._smoothed.setChecked(True)
+    qtbot.waitUntil(lambda: charts.redraw_count == 2)
+
+    smoothed = charts.curve_data("loss")[1]
+    assert len(smoothed) == len(raw) == charts.point_count("loss") == 500
+    assert not np.allclose(smoothed, raw)
+    assert smoothed[0] == raw[0]
+
+
+def test_gan_probabilities_get_their_own_plot(qtbot, charts) -> None:
+    charts.append(gan_points(50))
+    qtbot.waitUntil(lambda: charts.redraw_count == 1)
+
+    loss_items = charts.loss_plot.getPlotItem().listDataItems()
+    probability_items = charts.probability_plot.getPlotItem().listDataItems()
+    # Unnamed items are the epoch-mean markers.
+    assert {item.name() for item in loss_items} - {None} == {"d_loss", "g_loss"}
+    assert {item.name() for item in probability_items} - {None} == {"d_real", "d_fake"}
+    assert charts.probability_plot.isVisible()
+
+
+def test_vae_charts_hide_the_probability_plot(qtbot, charts) -> None:
+    charts.append(vae_points(10))
+    qtbot.waitUntil(lambda: charts.redraw_count == 1)
+
+    assert not charts.probability_plot.isVisible()
+
+
+def test_clear_forgets_every_point_and_curve(qtbot, charts) -> None:
+    charts.append(gan_points(50))
+    qtbot.waitUntil(lambda: charts.redraw_count == 1)
+
+    charts.clear()
+
+    assert charts.point_count("d_loss") == 0
+    assert charts.loss_plot.getPlotItem().listDataItems() == []
+    assert not charts.probability_plot.isVisible()
+
+
+def test_epoch_means_are_drawn_at_the_middle_of_each_epoch(qtbot, charts) -> None:
+    charts.append(vae_points(300))
+
+    charts.set_epoch_means([(1, {"loss": 125.0}), (2, {"loss": 121.0})])
+    qtbot.waitUntil(lambda: charts.redraw_count >= 1)
+
+    xs, ys = charts._markers["loss"].getData()
+    assert xs.tolist() == [50.5, 150.5] and ys.tolist() == [125.0, 121.0]
+
+
+def test_non_finite_values_are_left_out(qtbot, charts) -> None:
+    points = [MetricPoint(1, 1, {"loss": 1.0}), MetricPoint(1, 2, {"loss": np.nan})]
+
+    charts.append(points)
+
+    assert charts.point_count("loss") == 1
+
+
+def test_a_hundred_thousand_points_load_and_redraw_within_two_seconds(
+    qtbot, charts
+) -> None:
+    points = vae_points(100_000)
+    started = time.perf_counter()
+
+    charts.append(points)
+    qtbot.waitUntil(lambda: charts.redraw_count == 1)
+    charts.repaint()
+
+    assert time.perf_counter() - started < 2.0

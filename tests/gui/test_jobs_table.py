@@ -1,0 +1,132 @@
+"""The history table stays quick and exact with many jobs."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QTableView  # noqa: E402
+
+from gui.jobs_model import COLUMNS, JobFilter, JobTableModel  # noqa: E402
+from shared.history import JobView  # noqa: E402
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def make_job(number: int, **changes: object) -> JobView:
+    job = JobView(
+        id=f"{number:08x}-0000-4000-8000-000000000000",
+        name=f"job {number}",
+        kind="train",
+        model="vae" if number % 2 else "gan",
+        dataset="digits",
+        spec={"model": "vae", "dataset": "digits"},
+        status=("queued", "running", "succeeded", "failed")[number % 4],
+        submitted_at=START + timedelta(seconds=number),
+        started_at=None,
+        finished_at=None,
+        updated_at=START,
+        epoch=0,
+        epochs=5,
+        step=number % 50,
+        steps_per_epoch=10,
+        images_per_second=None,
+        latest={"loss": 1.0 / (number + 1)},
+        device=None,
+        worker=None,
+        error=None,
+        outputs=None,
+        samples_dir=None,
+    )
+    return replace(job, **changes)
+
+
+def shown_table(
+    qtbot, jobs: list[JobView]
+) -> tuple[QTableView, JobTableModel, JobFilter]:
+    model, proxy = JobTableModel(), JobFilter()
+    proxy.setSourceModel(model)
+    model.reset(jobs)
+    view = QTableView()
+    view.setModel(proxy)
+    view.setSortingEnabled(True)
+    view.resize(1200, 700)
+    qtbot.addWidget(view)
+    view.show()
+    return view, model, proxy
+
+
+def test_ten_thousand_jobs_open_and_scroll(qtbot) -> None:
+    view, model, proxy = shown_table(qtbot, [make_job(n) for n in range(10_000)])
+
+    bar = view.verticalScrollBar()
+    for position in range(0, bar.maximum(), bar.maximum() // 50):
+        bar.setValue(position)
+        view.viewport().repaint()
+
+    assert proxy.rowCount() == 10_000
+    assert view.indexAt(view.viewport().rect().center()).isValid()
+
+
+def test_painting_a_model_that_returns_none_thousands_of_times_keeps_none_alive(
+    qtbot,
+) -> None:
+    # PySide6 6.12.0 on Python 3.11 drops a reference to None on every data() call
+    # that returns it, and the interpreter aborts after a few thousand repaints.
+    view, _, _ = shown_table(qtbot, [make_job(n) for n in range(200)])
+    before = sys.getrefcount(None)
+
+    for _ in range(3000):
+        view.viewport().repaint()
+
+    assert sys.getrefcount(None) > before - 1000
+
+
+def test_updating_one_job_signals_exactly_its_row(qtbot) -> None:
+    _, model, _ = shown_table(qtbot, [make_job(n) for n in range(1000)])
+    changed = make_job(500, status="succeeded", step=50)
+
+    with qtbot.waitSignal(model.dataChanged) as signal:
+        model.update([changed])
+
+    top_left, bottom_right = signal.args[:2]
+    assert top_left.row() == bottom_right.row() == model.row_of(changed.id)
+    assert model.index(top_left.row(), COLUMNS.index("status")).data() == "succeeded"
+
+
+def test_a_new_job_is_inserted_without_a_reset(qtbot) -> None:
+    _, model, _ = shown_table(qtbot, [make_job(n) for n in range(10)])
+    resets: list[bool] = []
+    model.modelReset.connect(lambda: resets.append(True))
+
+    model.update([make_job(99)])
+
+    assert model.rowCount() == 11 and not resets
+    assert model.row_of(make_job(99).id) == 0
+    assert model.row_of(make_job(3).id) == 4
+
+
+def test_filters_by_status_model_and_text(qtbot) -> None:
+    _, _, proxy = shown_table(qtbot, [make_job(n) for n in range(100)])
+
+    proxy.set_filters("failed", "", "")
+    assert proxy.rowCount() == 25
+    proxy.set_filters("failed", "vae", "")
+    assert proxy.rowCount() == 25  # every failed job (n % 4 == 3) has an odd n
+    proxy.set_filters("", "", "job 42")
+    assert proxy.rowCount() == 1
+
+
+def test_sorting_by_progress_is_numeric(qtbot) -> None:
+    jobs = [make_job(n, step=s, status="running") for n, s in enumerate((5, 40, 10))]
+    view, _, proxy = shown_table(qtbot, jobs)
+
+    view.sortByColumn(COLUMNS.index("progress"), Qt.SortOrder.AscendingOrder)
+
+    names = [proxy.index(r, COLUMNS.index("name")).data() for r in range(3)]
+    assert names == ["job 0", "job 2", "job 1"]
