@@ -167,3 +167,114 @@ def test_with_the_broker_down_history_shows_and_submit_is_refused(
         assert app.window.model.rowCount() == 1
     finally:
         app.stop()
+
+
+def test_retry_clone_rename_and_delete_act_on_a_failed_job(
+    qtbot, app: App, settings: Settings, tmp_path, monkeypatch
+) -> None:
+    missing = tmp_path / "gone"
+    job_id = submit_through_form(qtbot, app, model="gan", epochs=1)
+    qtbot.waitUntil(lambda: status_of(app, job_id) == "succeeded", timeout=WAIT_MS)
+    from shared.client import Client
+    from shared.spec import TrainSpec
+
+    failing = TrainSpec.from_json(
+        {"model": "vae", "dataset": str(missing), "epochs": 1}
+    )
+    failed_id = Client(settings).submit(failing, check_dataset=False)
+    qtbot.waitUntil(lambda: status_of(app, failed_id) == "failed", timeout=WAIT_MS)
+    window = app.window
+    window.select_job(failed_id)
+    assert window.actions_by_name["retry"].isEnabled()
+
+    before = window.model.rowCount()
+    window.actions_by_name["retry"].trigger()
+    qtbot.waitUntil(lambda: window.model.rowCount() == before + 1, timeout=10_000)
+
+    window.actions_by_name["clone"].trigger()
+    assert window.form.spec() is None  # the missing dataset is marked in the form
+    assert str(missing) in window.form.field_error("dataset")
+    window.form.reject()
+
+    window.rename_requested.emit(failed_id, "renamed in the app")
+    qtbot.waitUntil(
+        lambda: (
+            window.model.job_at(window.model.row_of(failed_id)).name
+            == "renamed in the app"
+        ),
+        timeout=10_000,
+    )
+
+    images = settings.images_dir / job_id
+    assert images.is_dir()
+    window.select_job(job_id)
+    monkeypatch.setattr(window, "confirm_delete", lambda job: True)
+    window.actions_by_name["delete"].trigger()
+    qtbot.waitUntil(lambda: window.model.row_of(job_id) is None, timeout=10_000)
+    assert not images.exists()
+    assert window.detail.job_id != job_id
+
+
+def test_the_app_opens_and_scrolls_ten_thousand_stored_jobs(qtbot, tmp_path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from shared.history import HistoryStore
+    from shared.history.models import Job
+
+    settings = Settings.load(
+        home=tmp_path / "home", broker_url="redis://:pw@127.0.0.1:1/0", environ={}
+    )
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    spec = {"kind": "train", "model": "vae", "dataset": "digits", "epochs": 5}
+    with HistoryStore.open(settings.db_path) as store, store.engine.begin() as db:
+        rows = [
+            {
+                "id": f"{n:08x}-0000-4000-8000-000000000000",
+                "name": f"job {n}",
+                "kind": "train",
+                "model": "vae",
+                "dataset": "digits",
+                "spec": spec,
+                "status": "succeeded",
+                "submitted_at": start + timedelta(seconds=n),
+                "updated_at": start,
+                "epoch": 5,
+                "epochs": 5,
+                "step": 50,
+                "latest": {},
+            }
+            for n in range(10_000)
+        ]
+        db.execute(Job.__table__.insert(), rows)
+
+    app = open_app(settings, qtbot)
+    try:
+        qtbot.waitUntil(lambda: app.window.model.rowCount() == 10_000, timeout=30_000)
+        table = app.window.table
+        bar = table.verticalScrollBar()
+        for position in range(0, bar.maximum(), max(bar.maximum() // 20, 1)):
+            bar.setValue(position)
+            table.viewport().repaint()
+        first = app.window.proxy.index(0, COLUMNS.index("name")).data()
+        assert first == "job 9999"  # newest first
+    finally:
+        app.stop()
+
+
+def test_genqueue_gui_quits_cleanly_with_exit_code_zero(tmp_path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "GENQUEUE_HOME": str(tmp_path)}
+    env["GENQUEUE_BROKER_URL"] = "redis://:pw@127.0.0.1:1/0"
+    command = [sys.executable, "-m", "shared.cli", "gui"]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+
+    process.send_signal(signal.SIGTERM)
+    _, errors = process.communicate(timeout=30)
+
+    assert process.returncode == 0, errors
+    assert "QThread: Destroyed while thread" not in errors
