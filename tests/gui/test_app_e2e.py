@@ -47,6 +47,17 @@ def submit_through_form(qtbot, app: App, **fields: object) -> str:
     return next(r.job.id for r in app.window.model._rows if r.job.id not in known)
 
 
+def wait_for_step(qtbot, app: App, job_id: str, step: int) -> None:
+    """Wait until the table shows the job past ``step``."""
+    model = app.window.model
+
+    def is_past() -> bool:
+        row = model.row_of(job_id)
+        return row is not None and model.job_at(row).step > step
+
+    qtbot.waitUntil(is_past, timeout=60_000)
+
+
 def status_of(app: App, job_id: str) -> str:
     row = app.window.model.row_of(job_id)
     return "" if row is None else app.window.model.job_at(row).status
@@ -75,6 +86,7 @@ def test_a_job_submitted_through_the_form_succeeds_with_charts_and_gallery(
             lambda n=name: detail.charts.point_count(n) == steps, timeout=5000
         )
     assert detail.gallery.epoch_count() == 2
+    assert "succeeded" in app.window.statusBar().currentMessage()
     row = app.window.model.row_of(job_id)
     assert (
         app.window.model.index(row, COLUMNS.index("progress")).data().startswith("100%")
@@ -84,13 +96,7 @@ def test_a_job_submitted_through_the_form_succeeds_with_charts_and_gallery(
 def test_cancel_stops_a_running_job_and_shows_cancelled(qtbot, app: App) -> None:
     job_id = submit_through_form(qtbot, app, model="vae", epochs=300, batch_size=16)
     model = app.window.model
-    qtbot.waitUntil(
-        lambda: (
-            model.row_of(job_id) is not None
-            and model.job_at(model.row_of(job_id)).step > 5
-        ),
-        timeout=60_000,
-    )
+    wait_for_step(qtbot, app, job_id, 5)
 
     app.window.select_job(job_id)
     app.window.actions_by_name["cancel"].trigger()
@@ -107,14 +113,7 @@ def test_app_restarted_mid_job_shows_the_complete_history(
     start_worker(settings)
     first = open_app(settings, qtbot)
     job_id = submit_through_form(qtbot, first, model="vae", epochs=8, batch_size=16)
-    model = first.window.model
-    qtbot.waitUntil(
-        lambda: (
-            model.row_of(job_id) is not None
-            and model.job_at(model.row_of(job_id)).step > 10
-        ),
-        timeout=60_000,
-    )
+    wait_for_step(qtbot, first, job_id, 10)
     first.stop()
     first.window.close()
 
@@ -278,3 +277,26 @@ def test_genqueue_gui_quits_cleanly_with_exit_code_zero(tmp_path) -> None:
 
     assert process.returncode == 0, errors
     assert "QThread: Destroyed while thread" not in errors
+
+
+def test_the_app_shows_a_broker_restart_and_reconnects_by_itself(
+    qtbot, tmp_path
+) -> None:
+    from shared.redis_server import EmbeddedRedis, free_port
+
+    server = EmbeddedRedis(tmp_path / "redis", port=free_port())
+    server.start()
+    settings = Settings.load(home=tmp_path / "home", broker_url=server.url, environ={})
+    app = open_app(settings, qtbot)
+    label = app.window.broker_label
+    try:
+        qtbot.waitUntil(lambda: label.property("state") == "connected", timeout=10_000)
+        server.stop()
+        qtbot.waitUntil(
+            lambda: label.property("state") == "reconnecting", timeout=10_000
+        )
+        server.start()
+        qtbot.waitUntil(lambda: label.property("state") == "connected", timeout=15_000)
+    finally:
+        app.stop()
+        server.stop()
