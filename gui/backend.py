@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -64,6 +65,10 @@ class Backend(QObject):
         self._next_connect = 0.0
         self._next_workers = 0.0
         self._selected: str | None = None
+        self._watermark = datetime.now(UTC)
+        # What each row looked like when last sent, to send each change once.
+        self._sent: dict[str, datetime] = {}
+        self._status: dict[str, str] = {}
         self._detail_step = 0
         self._detail_event = 0
 
@@ -88,9 +93,12 @@ class Backend(QObject):
 
     def _load_history(self) -> None:
         assert self.client is not None
+        # Taken first, so a change made while the pages load is sent once more.
+        self._watermark = datetime.now(UTC)
         offset = 0
         while True:
             page = self.client.store.list_jobs(limit=PAGE, offset=offset)
+            self._status.update((job.id, job.status) for job in page)
             (self.jobs_appended if offset else self.jobs_reset).emit(page)
             offset += len(page)
             if len(page) < PAGE:
@@ -100,16 +108,19 @@ class Backend(QObject):
 
     @Slot()
     def _on_tick(self) -> None:
-        if not self._ensure_connected():
-            return
+        if self._ensure_connected():
+            self._read_broker()
+        # Rows change here, and in other processes (the command line, another
+        # window) that read streams or submit; the history says what changed.
+        self._publish_changes()
+
+    def _read_broker(self) -> None:
+        assert self.client is not None
         try:
-            changed = self.client.ingestor.poll() if self.client else set()
+            self.client.ingestor.poll()
             self._refresh_workers()
         except (redis.RedisError, GenqueueError) as exc:
             self._lost(exc)
-            return
-        if changed:
-            self._publish(changed)
 
     def _ensure_connected(self) -> bool:
         assert self.client is not None
@@ -159,17 +170,22 @@ class Backend(QObject):
         self._next_workers = time.monotonic() + WORKERS_EVERY_S
         self.workers_changed.emit(list_workers(self.client.redis))
 
-    def _publish(self, changed: set[str]) -> None:
+    def _publish_changes(self) -> None:
         assert self.client is not None
-        rows = []
-        for job_id in changed:
-            try:
-                rows.append(self.client.store.get_job(job_id))
-            except GenqueueError:
-                continue
+        rows = [
+            job
+            for job in self.client.store.changed_since(self._watermark)
+            if self._sent.get(job.id) != job.updated_at
+        ]
+        if not rows:
+            return
+        self._watermark = rows[-1].updated_at
+        self._sent.update((job.id, job.updated_at) for job in rows)
         self.jobs_changed.emit(rows)
         for job in rows:
-            if job.status in TERMINAL:
+            before = self._status.get(job.id)
+            self._status[job.id] = job.status
+            if job.status in TERMINAL and before not in TERMINAL:
                 self.job_ended.emit(job)
             if job.id == self._selected:
                 self._send_delta(job)

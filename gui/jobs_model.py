@@ -7,6 +7,7 @@ a view repaints 10,000 or 100,000 rows as fast as it repaints ten.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 from PySide6.QtCore import (
@@ -36,6 +37,7 @@ COLUMNS = (
 )
 STATUS_COLUMN = COLUMNS.index("status")
 PROGRESS_COLUMN = COLUMNS.index("progress")
+DATASET_COLUMN = COLUMNS.index("dataset")
 
 JOB_ROLE = Qt.ItemDataRole.UserRole
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -72,7 +74,7 @@ class Row:
             job.name,
             job.kind,
             job.model,
-            job.dataset,
+            _dataset_label(job.dataset),
             job.status,
             f"{progress:.0%}  e{job.epoch}/{job.epochs}",
             format_losses(job.latest),
@@ -83,6 +85,18 @@ class Row:
         seconds = duration.total_seconds() if duration else -1.0
         keys = (*texts[:6], progress, texts[7], texts[8], job.submitted_at, seconds)
         return cls(job, texts, keys, progress)
+
+
+def _tooltip(job: JobView, column: int) -> str | None:
+    if column == DATASET_COLUMN:
+        return job.dataset
+    return job.error
+
+
+def _dataset_label(dataset: str) -> str:
+    """A path's last two parts ("mnist/t10k-images-idx3-ubyte.gz"); names as they are."""
+    parts = PurePath(dataset).parts
+    return "/".join(parts[-2:]) if len(parts) > 2 else dataset
 
 
 def _format_duration(seconds: float) -> str:
@@ -128,8 +142,8 @@ class JobTableModel(QAbstractTableModel):
             return row.progress
         if role == JOB_ROLE:
             return row.job
-        if role == Qt.ItemDataRole.ToolTipRole and row.job.error:
-            return row.job.error
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _tooltip(row.job, column)
         return None
 
     def job_at(self, row: int) -> JobView:

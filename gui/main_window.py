@@ -37,6 +37,7 @@ from gui.progress_delegate import ProgressDelegate
 from gui.workers_panel import WorkersPanel
 from shared.events import STATUSES, TERMINAL
 from shared.history import JobView
+from shared.redis_server import EmbeddedRedis
 from shared.settings import Settings, write_config
 from shared.spec import TrainSpec
 
@@ -88,7 +89,7 @@ class MainWindow(QMainWindow):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._with_filters(self.table))
         splitter.addWidget(self.detail)
-        splitter.setSizes([860, 700])
+        splitter.setSizes([940, 620])
         self.setCentralWidget(splitter)
         self.workers = WorkersPanel()
         dock = QDockWidget("Workers", self)
@@ -364,7 +365,10 @@ class MainWindow(QMainWindow):
             "sample images? A queued or running job is cancelled first. "
             "The model files on the worker are kept."
         )
-        answer = QMessageBox.question(self, "Delete job", text)
+        buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+        answer = QMessageBox.question(
+            self, "Delete job", text, buttons, QMessageBox.StandardButton.No
+        )
         return answer == QMessageBox.StandardButton.Yes
 
     @Slot()
@@ -376,6 +380,9 @@ class MainWindow(QMainWindow):
             self._save_settings(*dialog.values())
 
     def _save_settings(self, broker: str | None, home: Path) -> None:
+        if EmbeddedRedis(self.settings.redis_dir).is_own_url(broker):
+            # Saved as "the embedded one", so `genqueue up` keeps starting it.
+            broker = None
         write_config(self.settings.home, broker_url=broker)
         text = "Broker saved; it takes effect when genqueue starts again."
         if home != self.settings.home:

@@ -65,6 +65,14 @@ class EmbeddedRedis:
         port = self.port or self.recorded_port()
         return f"redis://:{self.password}@127.0.0.1:{port}/0"
 
+    def is_own_url(self, url: str | None) -> bool:
+        """Whether ``url`` is this server's, as a user may copy it into settings."""
+        return (
+            url is not None
+            and (self.directory / "password").exists()
+            and url == self.url
+        )
+
     def recorded_port(self) -> int:
         path = self.directory / "port"
         return int(path.read_text()) if path.exists() else DEFAULT_PORT

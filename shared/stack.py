@@ -123,9 +123,20 @@ class LocalStack:
         handle.flush()
         self._lock = handle
 
+    def _revive_redis(self) -> None:
+        process = self.redis.process if self.redis else None
+        if self.redis is None or process is None or process.poll() is None:
+            return
+        logger.warning("the embedded Redis exited with code %s; starting it again", process.returncode)
+        try:
+            self.redis.start()
+        except BrokerError as exc:
+            logger.error("cannot start the embedded Redis again: %s", exc)
+
     def _supervise(self) -> None:
-        """Start the worker again when it dies, unless it keeps dying."""
+        """Start Redis or the worker again when one dies, unless it keeps dying."""
         while not self._stop.wait(1.0):
+            self._revive_redis()
             if self.worker is None or self.worker.poll() is None:
                 continue
             now = time.monotonic()
@@ -141,9 +152,11 @@ class LocalStack:
             self._start_worker()
 
     def _start_redis(self) -> None:
-        if self.settings.broker_url:
-            return
         embedded = EmbeddedRedis(self.settings.redis_dir)
+        if self.settings.broker_url and not embedded.is_own_url(
+            self.settings.broker_url
+        ):
+            return
         if embedded.is_running():
             logger.info("using the embedded Redis that is already running")
             return

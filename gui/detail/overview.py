@@ -76,6 +76,8 @@ def progress_text(job: JobView) -> str:
 
 def _selectable(text: str = "") -> QLabel:
     label = QLabel(text)
+    # Names, paths and errors come from people and workers: never read them as HTML.
+    label.setTextFormat(Qt.TextFormat.PlainText)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     # A long path must not widen the panel past the window: the label may shrink
     # below its text, which is clipped, and the tooltip shows it whole.
@@ -115,6 +117,7 @@ class JobOverview(QScrollArea):
 
     def _build_header(self) -> QVBoxLayout:
         self.name_label = QLabel()
+        self.name_label.setTextFormat(Qt.TextFormat.PlainText)
         self.name_label.setStyleSheet("font-size: 16pt; font-weight: 600;")
         self.name_label.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse

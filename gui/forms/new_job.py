@@ -140,6 +140,9 @@ class NewJobDialog(QDialog):
             edit.setText(format_value(values.get(name)))
         channels = self._channels.findData(values.get("channels"))
         self._channels.setCurrentIndex(max(channels, 0))
+        # A remembered image size or limit must not apply unseen.
+        if any(values.get(name) is not None for name in (*ADVANCED_FIELDS, "channels")):
+            self._advanced_button.setChecked(True)
         self._check_dataset()
 
     def show_error(self, text: str) -> None:
@@ -189,6 +192,9 @@ class NewJobDialog(QDialog):
         self._dataset.setMinimumContentsLength(28)
         self._folder_button = QPushButton("Folder…")
         self._idx_button = QPushButton("IDX file…")
+        # Enter in a field submits; it must not open a file picker instead.
+        for button in (self._folder_button, self._idx_button):
+            button.setAutoDefault(False)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self._dataset, 1)
@@ -376,4 +382,6 @@ class NewJobDialog(QDialog):
         return spec if isinstance(spec, dict) else {}
 
     def _remember(self, spec: TrainSpec) -> None:
-        self._store.setValue(SETTINGS_KEY, json.dumps(spec.to_json()))
+        # Not the name: a remembered one would label the next job as this one.
+        values = {k: v for k, v in spec.to_json().items() if k != "name"}
+        self._store.setValue(SETTINGS_KEY, json.dumps(values))

@@ -74,7 +74,11 @@ class Job(Base):
     """One submitted job and what is known of it so far."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index(None, "status"), Index(None, "submitted_at"))
+    __table_args__ = (
+        Index(None, "status"),
+        Index(None, "submitted_at"),
+        Index(None, "updated_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str]

@@ -154,6 +154,12 @@ class HistoryStore:
         with self._reader() as session:
             return [JobView.from_row(job) for job in session.scalars(query)]
 
+    def changed_since(self, moment: datetime) -> list[JobView]:
+        """Jobs changed at or after ``moment``, by anyone, oldest change first."""
+        query = select(Job).where(Job.updated_at >= moment).order_by(Job.updated_at)
+        with self._reader() as session:
+            return [JobView.from_row(job) for job in session.scalars(query)]
+
     def jobs_to_follow(self) -> list[tuple[str, str]]:
         """(job id, last applied stream id) for every job not yet finished."""
         query = (

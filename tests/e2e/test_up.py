@@ -140,3 +140,33 @@ def _kind(process: psutil.Process) -> str:
     return (
         "redis-server" if "redis" in name else name.split(".")[0].rstrip("0123456789")
     )
+
+
+def test_up_starts_its_redis_again_when_it_dies(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    up = start_up(home, tmp_path / "up.log")
+    try:
+        server = next(
+            c for c in psutil.Process(up.pid).children() if _kind(c) == "redis-server"
+        )
+        server.kill()
+        revived = EmbeddedRedis(home / "redis")
+        deadline = time.monotonic() + 30
+        while not revived.is_running():
+            assert time.monotonic() < deadline, "Redis was not started again"
+            time.sleep(0.2)
+        job_id = run(
+            home,
+            "submit",
+            "train",
+            "--model",
+            "vae",
+            "--dataset",
+            "digits",
+            "--epochs",
+            "1",
+        ).stdout.strip()
+        assert run(home, "wait", job_id).returncode == 0
+    finally:
+        up.send_signal(signal.SIGINT)
+        up.wait(60)

@@ -300,3 +300,43 @@ def test_the_app_shows_a_broker_restart_and_reconnects_by_itself(
     finally:
         app.stop()
         server.stop()
+
+
+def test_jobs_another_process_submits_and_cancels_show_up_while_queued(
+    qtbot, settings: Settings
+) -> None:
+    from shared.client import Client
+    from shared.spec import TrainSpec
+
+    app = open_app(settings, qtbot)
+    try:
+        other = Client(settings)  # as the command line would, with no worker running
+        job_id = other.submit(
+            TrainSpec.from_json({"model": "vae", "dataset": "digits"})
+        )
+        qtbot.waitUntil(lambda: status_of(app, job_id) == "queued", timeout=5000)
+
+        other.cancel(job_id)
+        qtbot.waitUntil(lambda: status_of(app, job_id) == "cancelled", timeout=5000)
+    finally:
+        app.stop()
+
+
+def test_saving_the_embedded_broker_url_keeps_up_starting_it(
+    qtbot, tmp_path, monkeypatch
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    from shared.redis_server import EmbeddedRedis
+    from shared.settings import write_config
+
+    settings = Settings.load(home=tmp_path / "home", environ={})
+    embedded = EmbeddedRedis(settings.redis_dir)
+    window = App(settings).window
+    qtbot.addWidget(window)
+    monkeypatch.setattr(QMessageBox, "information", lambda *args: None)
+    write_config(settings.home, broker_url="redis://:other@gpu-box:6379/0")
+
+    window._save_settings(embedded.url, settings.home)
+
+    assert Settings.load(home=settings.home, environ={}).broker_url is None
