@@ -3,30 +3,45 @@
 The client calls `detect_dataset` to refuse a bad path before it submits a job; the
 worker calls it again and then reads the pixels (see `worker.datasets`). Nothing here
 imports torch or numpy, so the check is fast.
+
+A name ('mnist', 'fashion-mnist', 'cifar10') wins over a folder of that name in the
+current directory; give './mnist' for the folder. Named datasets are downloaded by
+the worker (see `shared.downloads`), never here.
 """
 
 from __future__ import annotations
 
 import gzip
 import os
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from shared.downloads import CIFAR_FOLDER, named_dataset
 from shared.errors import DatasetError
 
-DatasetKind = Literal["digits", "idx", "folder"]
+DatasetKind = Literal["digits", "named", "idx", "npz", "cifar10-bin", "folder"]
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
 IDX_SUFFIXES = ("idx3-ubyte", "idx3-ubyte.gz")
 # Big-endian magic of an IDX file of unsigned bytes in three dimensions (N, H, W).
 IDX3_MAGIC = b"\x00\x00\x08\x03"
 GZIP_MAGIC = b"\x1f\x8b"
+# Keys searched in a .npz, in order; the label key paired with an image key is
+# tried first, then the others.
+NPZ_IMAGE_KEYS = ("images", "x", "x_train", "arr_0")
+NPZ_LABEL_KEYS = {"images": "labels", "x": "y", "x_train": "y_train"}
+CIFAR_TRAIN_GLOB = "data_batch_*.bin"
+CIFAR_TEST_NAME = "test_batch.bin"
+# Files an operating system or a copy tool leaves beside images; never data.
+SYSTEM_NAMES = frozenset({"thumbs.db", "desktop.ini", "__macosx"})
 
 _EXPECTED = (
-    "give 'digits', an MNIST IDX file or a folder holding one, "
-    "or a folder of PNG/JPEG images."
+    "give 'digits', 'mnist', 'fashion-mnist' or 'cifar10', an MNIST IDX file or a "
+    "folder holding one, a NumPy .npz file, a CIFAR-10 binary folder "
+    "(cifar-10-batches-bin), or a folder of PNG/JPEG images."
 )
 
 
@@ -37,16 +52,21 @@ class DatasetRef:
     kind: DatasetKind
     path: Path | None
     description: str
+    name: str = ""  # for 'digits' and named datasets, which have no path
 
     def canonical(self) -> str:
-        """Return the form stored in a spec: 'digits' or the absolute path."""
-        return "digits" if self.path is None else str(self.path)
+        """Return the form stored in a spec: a dataset's name or the absolute path."""
+        return self.name if self.path is None else str(self.path)
 
 
 def detect_dataset(ref: str) -> DatasetRef:
     """Say which kind of dataset `ref` names, or raise DatasetError saying why not."""
     if ref.strip().lower() == "digits":
-        return DatasetRef("digits", None, "scikit-learn digits (1,797 images, 8x8)")
+        description = "scikit-learn digits (1,797 images, 8x8)"
+        return DatasetRef("digits", None, description, name="digits")
+    named = named_dataset(ref)
+    if named is not None:
+        return DatasetRef("named", None, named.describe(), name=named.key)
 
     path = Path(ref).expanduser().resolve()
     if not path.exists():
@@ -59,10 +79,20 @@ def detect_dataset(ref: str) -> DatasetRef:
                 f"Cannot read dataset folder '{path}' ({exc.strerror}); "
                 "check its permissions."
             ) from None
+    return _detect_file(path)
+
+
+def _detect_file(path: Path) -> DatasetRef:
+    if path.suffix.lower() == ".npz":
+        keys = npz_image_keys(path)
+        return DatasetRef("npz", path, f"NumPy arrays {path} ({', '.join(keys)})")
+    if path.name == CIFAR_TEST_NAME or path.match(CIFAR_TRAIN_GLOB):
+        return DatasetRef("cifar10-bin", path, f"CIFAR-10 binary batch {path}")
     if is_idx_images_file(path):
         return DatasetRef("idx", path, f"MNIST IDX file {path}")
     raise DatasetError(
-        f"Dataset file '{path}' is not an MNIST IDX image file; {_EXPECTED}"
+        f"Dataset file '{path}' is not an MNIST IDX image file, a .npz file or a "
+        f"CIFAR-10 batch; {_EXPECTED}"
     )
 
 
@@ -76,11 +106,47 @@ def _detect_directory(path: Path) -> DatasetRef:
             description += f" (chosen over {others})"
         return DatasetRef("idx", chosen, description)
 
+    cifar = path / CIFAR_FOLDER if (path / CIFAR_FOLDER).is_dir() else path
+    batches = find_cifar_batches(cifar)
+    if batches:
+        names = ", ".join(b.name for b in batches)
+        return DatasetRef("cifar10-bin", cifar, f"CIFAR-10 binary {cifar} ({names})")
+
     if next(iter_image_files(path), None) is not None:
         return DatasetRef("folder", path, f"image folder {path}")
     raise DatasetError(
-        f"Dataset folder '{path}' holds no PNG/JPEG images and no IDX files; "
-        + _EXPECTED
+        f"Dataset folder '{path}' holds no PNG/JPEG images, no IDX files and no "
+        "CIFAR-10 batches; " + _EXPECTED
+    )
+
+
+def find_cifar_batches(directory: Path) -> list[Path]:
+    """List the CIFAR-10 binary batches to read: the training ones, else the test one.
+
+    The five training batches are what 'CIFAR-10' means for training; the test
+    batch is used alone only when no training batch is there.
+    """
+    train = sorted(directory.glob(CIFAR_TRAIN_GLOB))
+    test = directory / CIFAR_TEST_NAME
+    return train or ([test] if test.is_file() else [])
+
+
+def npz_image_keys(path: Path) -> list[str]:
+    """Return the image keys a .npz holds, in the order tried, from its zip index."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            keys = [n.removesuffix(".npy") for n in archive.namelist()]
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise DatasetError(
+            f"'{path}' is not a readable NumPy .npz file ({exc}); save it with "
+            "numpy.savez or numpy.savez_compressed."
+        ) from None
+    found = [key for key in NPZ_IMAGE_KEYS if key in keys]
+    if found:
+        return found
+    raise DatasetError(
+        f"'{path}' holds no image array: found keys {', '.join(keys) or 'none'}; "
+        f"name the images {' or '.join(NPZ_IMAGE_KEYS)}."
     )
 
 
@@ -123,11 +189,20 @@ def read_head(path: Path, size: int) -> bytes:
         return stream.read(size)
 
 
+def is_hidden(name: str) -> bool:
+    """Tell dotfiles (AppleDouble '._x.jpg', .DS_Store) and system files by name."""
+    return name.startswith(".") or name.lower() in SYSTEM_NAMES
+
+
+def is_image_name(name: str) -> bool:
+    return not is_hidden(name) and Path(name).suffix.lower() in IMAGE_SUFFIXES
+
+
 def iter_image_files(root: Path) -> Iterator[Path]:
     """Yield PNG/JPEG files under `root` in sorted order, skipping hidden entries."""
     for folder, dirs, files in os.walk(root):
         # Sorting in place also fixes the order in which os.walk descends.
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        dirs[:] = sorted(d for d in dirs if not is_hidden(d))
         for name in sorted(files):
-            if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES:
+            if is_image_name(name):
                 yield Path(folder, name)

@@ -153,6 +153,9 @@ def _train(
     logger.info("job %s started on %s (%s)", job_id, worker, device_text)
     spec = TrainSpec.from_json(raw_spec)
     data = load_images(spec)
+    if data.report is not None:
+        level = "warning" if data.report.problems else "info"
+        reporter.emit("log", {"level": level, "message": data.report.summary()})
     output_dir = settings.artifact_dir / job_id
     callbacks = StreamCallbacks(reporter, spec)
     result = train(spec, data, device, callbacks, output_dir)

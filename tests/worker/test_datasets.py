@@ -122,7 +122,9 @@ def test_mixed_folder_converts_good_images_and_skips_corrupt(
     data = load_images(spec_for(tmp_path, image_size=16))
 
     assert data.images.shape == (3, 3, 16, 16)
-    assert "1 unreadable skipped" in data.description
+    assert "1 file skipped" in data.description
+    assert data.report is not None
+    assert data.report.skipped == {"unreadable": ["d_corrupt.png"]}
     assert "d_corrupt.png" in caplog.text
     grey = data.images[1, :, 8, 8]
     assert torch.allclose(grey, torch.full((3,), 128 / 255))
@@ -131,8 +133,12 @@ def test_mixed_folder_converts_good_images_and_skips_corrupt(
 def test_folder_of_only_corrupt_files_is_refused(tmp_path: Path) -> None:
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 nothing")
 
-    with pytest.raises(DatasetError, match="None of the 1 image files"):
+    with pytest.raises(DatasetError) as info:
         load_images(spec_for(tmp_path))
+
+    message = str(info.value)
+    assert f"No file in '{tmp_path}' could be used" in message
+    assert "1 unreadable (broken.jpg)" in message
 
 
 def test_centre_crop_keeps_the_middle_of_a_wide_image(tmp_path: Path) -> None:
