@@ -170,7 +170,7 @@ def submit() -> None:
 @click.option(
     "--dataset",
     required=True,
-    help="'digits', an MNIST IDX file or folder, or a folder of images.",
+    help="'digits', 'mnist', 'fashion-mnist', 'cifar10', or a path: MNIST IDX, .npz, CIFAR-10 binary, or a folder of images.",
 )
 @click.option("--epochs", type=int)
 @click.option("--batch-size", type=int)
