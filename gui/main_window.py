@@ -39,7 +39,7 @@ from shared.events import STATUSES, TERMINAL
 from shared.history import JobView
 from shared.redis_server import EmbeddedRedis
 from shared.settings import Settings, write_config
-from shared.spec import TrainSpec
+from shared.spec import MODEL_KINDS, TrainSpec
 
 logger = logging.getLogger(__name__)
 
@@ -130,8 +130,9 @@ class MainWindow(QMainWindow):
         for status in STATUSES:
             self.status_filter.addItem(status, status)
         self.model_filter = QComboBox()
-        for label, value in (("all models", ""), ("VAE", "vae"), ("GAN", "gan")):
-            self.model_filter.addItem(label, value)
+        self.model_filter.addItem("all models", "")
+        for kind in MODEL_KINDS:
+            self.model_filter.addItem(kind, kind)
         self.text_filter = QLineEdit()
         self.text_filter.setPlaceholderText("Filter by id, name, dataset or worker")
         self.text_filter.setClearButtonEnabled(True)

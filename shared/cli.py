@@ -16,7 +16,7 @@ from shared.client import Client
 from shared.errors import ConfigError, GenqueueError
 from shared.events import LOG_TYPES, TERMINAL
 from shared.settings import Settings
-from shared.spec import TrainSpec
+from shared.spec import MODEL_KINDS, TrainSpec
 from shared.workers import list_workers
 
 logger = logging.getLogger(__name__)
@@ -166,7 +166,12 @@ def submit() -> None:
 
 
 @submit.command("train")
-@click.option("--model", type=click.Choice(["vae", "gan"]), required=True)
+@click.option(
+    "--model",
+    type=click.Choice(list(MODEL_KINDS)),
+    required=True,
+    help="; ".join(f"{kind}: {text}" for kind, text in MODEL_KINDS.items()),
+)
 @click.option(
     "--dataset",
     required=True,
@@ -176,6 +181,12 @@ def submit() -> None:
 @click.option("--batch-size", type=int)
 @click.option("--lr", type=float, help="Adam learning rate.")
 @click.option("--latent-dim", type=int)
+@click.option(
+    "--kl-weight", type=float, help="Weight of the KL term (β-VAE); VAEs only."
+)
+@click.option(
+    "--critic-steps", type=int, help="Critic steps per generator step; WGAN-GP only."
+)
 @click.option("--seed", type=int)
 @click.option("--name", help="A label for the job.")
 @click.option(

@@ -9,14 +9,43 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from shared.errors import SpecError
 
-ModelKind = Literal["vae", "gan"]
+ModelKind = Literal["vae", "conv_vae", "cvae", "gan", "dcgan", "wgan_gp", "cgan"]
 
-# The published defaults: Kingma and Welling's Adam setting for the VAE, the DCGAN
-# paper's 2e-4 for the GAN, where 1e-3 tends to collapse the generator.
-DEFAULT_LR = {"vae": 1e-3, "gan": 2e-4}
+# One line per model for the command line and the app, in the order they list them.
+MODEL_KINDS: dict[str, str] = {
+    "vae": "VAE (Kingma and Welling 2014), MLP, any size",
+    "conv_vae": "Convolutional VAE (Kingma and Welling 2014), conv, 28/32/64 px",
+    "cvae": "Conditional VAE (Sohn et al. 2015), MLP, needs labels",
+    "gan": "GAN (Goodfellow et al. 2014), MLP, any size",
+    "dcgan": "DCGAN (Radford et al. 2016), conv, 28/32/64 px",
+    "wgan_gp": "WGAN-GP (Gulrajani et al. 2017), conv, 28/32/64 px",
+    "cgan": "Conditional GAN (Mirza and Osindero 2014), MLP, needs labels",
+}
+
+# The published defaults: Kingma and Welling's Adam setting for the VAEs, the DCGAN
+# paper's 2e-4 for the GANs, where 1e-3 tends to collapse the generator, and the
+# WGAN-GP paper's 1e-4.
+DEFAULT_LR = {
+    "vae": 1e-3,
+    "conv_vae": 1e-3,
+    "cvae": 1e-3,
+    "gan": 2e-4,
+    "dcgan": 2e-4,
+    "wgan_gp": 1e-4,
+    "cgan": 2e-4,
+}
+
+# Conv stacks halve the side with stride-2 layers down to a small base grid, which
+# only these sides reach exactly.
+CONV_MODELS = frozenset({"conv_vae", "dcgan", "wgan_gp"})
+CONV_IMAGE_SIZES = (28, 32, 64)
+CONV_SIZES_TEXT = "28, 32 or 64"
+# These draw one row of samples per class and train on (image, label) pairs.
+CONDITIONAL_MODELS = frozenset({"cvae", "cgan"})
 
 # Allowed ranges, kept in one place so the command line, the app and the error
 # messages all say the same thing.
@@ -28,7 +57,17 @@ LIMITS: dict[str, tuple[float, float]] = {
     "seed": (0, 2**32 - 1),
     "image_size": (4, 256),
     "max_images": (1, 10_000_000),
+    "kl_weight": (0.0, 100.0),
+    "critic_steps": (1, 20),
 }
+
+# Errors whose message is already a whole sentence for people.
+_SENTENCE_ERRORS = frozenset({"conv_image_size"})
+
+
+def nearest_conv_size(size: int) -> int:
+    """The supported conv image side closest to `size`, to suggest in messages."""
+    return min(CONV_IMAGE_SIZES, key=lambda allowed: abs(allowed - size))
 
 
 def _limit(name: str, **extra: Any) -> Any:
@@ -42,9 +81,7 @@ class TrainSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     kind: Literal["train"] = "train"
-    model: ModelKind = Field(
-        description="vae (Kingma and Welling 2014) or gan (Goodfellow et al. 2014)"
-    )
+    model: ModelKind = Field(description="one of MODEL_KINDS")
     dataset: str = Field(
         min_length=1,
         description="'digits', an MNIST IDX file or folder, or an image folder",
@@ -83,6 +120,16 @@ class TrainSpec(BaseModel):
         default=None,
         description="train on the first N images only; None uses all",
     )
+    kl_weight: float = _limit(
+        "kl_weight",
+        default=1.0,
+        description="VAEs: beta, the weight of the KL term (Higgins et al. 2017)",
+    )
+    critic_steps: int = _limit(
+        "critic_steps",
+        default=5,
+        description="wgan_gp: critic updates per generator update (n_critic)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -94,6 +141,17 @@ class TrainSpec(BaseModel):
         ):
             return {**data, "lr": DEFAULT_LR[data["model"]]}
         return data
+
+    @model_validator(mode="after")
+    def _conv_image_size(self) -> TrainSpec:
+        size = self.image_size
+        if self.model not in CONV_MODELS or size is None or size in CONV_IMAGE_SIZES:
+            return self
+        raise PydanticCustomError(
+            "conv_image_size",
+            f"{self.model} needs image_size {CONV_SIZES_TEXT}, got {size}; "
+            f"pass --image-size {nearest_conv_size(size)}.",
+        )
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -140,6 +198,8 @@ def _describe(err: Any) -> str:
     value = err.get("input")
     if isinstance(value, str) and len(value) > 60:
         value = value[:57] + "..."
+    if err["type"] in _SENTENCE_ERRORS:
+        return str(err["msg"])
     if err["type"] == "extra_forbidden":
         return f"Unknown field {field!r}; remove it."
     if err["type"] == "missing":

@@ -127,7 +127,10 @@ class LocalStack:
         process = self.redis.process if self.redis else None
         if self.redis is None or process is None or process.poll() is None:
             return
-        logger.warning("the embedded Redis exited with code %s; starting it again", process.returncode)
+        logger.warning(
+            "the embedded Redis exited with code %s; starting it again",
+            process.returncode,
+        )
         try:
             self.redis.start()
         except BrokerError as exc:

@@ -1,5 +1,8 @@
 """A trained model on disk: weights as safetensors and the spec as JSON beside them.
 
+spec.json also holds the image shape and, for conditional models, the number of
+classes, so the generator can be rebuilt without the dataset.
+
 Both files are written to a temporary name in the same folder and then renamed, so a
 reader never sees half a file. Weights are read with safetensors only, never with a
 pickle-capable loader, because output folders may come from other machines.
@@ -22,6 +25,8 @@ from shared.errors import JobFailed, SpecError
 from shared.spec import TrainSpec
 from worker.models import Generative, build_model, generative_part
 
+Shape = tuple[int, int, int]
+
 MODEL_FILE = "model.safetensors"
 SPEC_FILE = "spec.json"
 # Whatever shape a damaged or foreign spec.json takes, the person gets one message.
@@ -41,7 +46,11 @@ def save_model(
     image_shape: tuple[int, int, int],
     output_dir: Path,
 ) -> Path:
-    """Write model.safetensors and spec.json into output_dir; return the model path."""
+    """Write model.safetensors and spec.json into output_dir; return the model path.
+
+    The model's num_classes attribute, 0 for unconditional models, goes into
+    spec.json beside the image shape.
+    """
     output_dir.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     model_path = output_dir / MODEL_FILE
@@ -49,7 +58,12 @@ def save_model(
         model_path, lambda tmp: save_file(tensors, tmp, metadata={"model": spec.model})
     )
 
-    document = {**spec.to_json(), "image_shape": list(image_shape)}
+    num_classes = int(getattr(model, "num_classes", 0))
+    document = {
+        **spec.to_json(),
+        "image_shape": list(image_shape),
+        "num_classes": num_classes,
+    }
     text = json.dumps(document, indent=2) + "\n"
     _write_atomically(output_dir / SPEC_FILE, lambda tmp: Path(tmp).write_text(text))
     return model_path
@@ -69,8 +83,11 @@ def _write_atomically(path: Path, write: Callable[[str], object]) -> None:
 def load_generator(
     output_dir: Path, device: str | torch.device = "cpu"
 ) -> tuple[Generative, TrainSpec, tuple[int, int, int]]:
-    """Load the generative part of a saved model, in eval mode, with its spec."""
-    spec, image_shape = read_spec(output_dir)
+    """Load the generative part of a saved model, in eval mode, with its spec.
+
+    A conditional model's part takes labels: `sample(z, labels)`.
+    """
+    spec, image_shape, num_classes = _read_document(output_dir)
     model_path = output_dir / MODEL_FILE
     tensors, saved_kind = _read_weights(model_path, str(device))
     if saved_kind != spec.model:
@@ -79,10 +96,10 @@ def load_generator(
             f"{spec.model}; the two files come from different runs."
         )
 
-    model = build_model(spec.model, image_shape, spec.latent_dim).to(device)
     try:
-        model.load_state_dict(tensors)
-    except RuntimeError as exc:
+        model = build_model(spec.model, image_shape, spec.latent_dim, num_classes)
+        model.to(device).load_state_dict(tensors)
+    except (RuntimeError, ValueError) as exc:
         raise JobFailed(
             f"The weights in '{model_path}' do not fit a {spec.model} for images "
             f"{image_shape} with latent_dim {spec.latent_dim}; spec.json and "
@@ -91,14 +108,24 @@ def load_generator(
     return generative_part(model.eval()), spec, image_shape
 
 
-def read_spec(output_dir: Path) -> tuple[TrainSpec, tuple[int, int, int]]:
+def read_spec(output_dir: Path) -> tuple[TrainSpec, Shape]:
     """Read spec.json back into a spec and the image shape (C, H, W)."""
+    spec, image_shape, _ = _read_document(output_dir)
+    return spec, image_shape
+
+
+def _read_document(output_dir: Path) -> tuple[TrainSpec, Shape, int]:
+    """Read spec.json into a spec, the image shape and the number of classes.
+
+    Folders written before conditional models existed have no num_classes: 0.
+    """
     path = output_dir / SPEC_FILE
     try:
         document = json.loads(path.read_text())
         shape = document.pop("image_shape")
+        num_classes = int(document.pop("num_classes", 0))
         image_shape = (int(shape[0]), int(shape[1]), int(shape[2]))
-        return TrainSpec.from_json(document), image_shape
+        return TrainSpec.from_json(document), image_shape, num_classes
     except _UNREADABLE_SPEC as exc:
         raise JobFailed(
             f"Cannot read the model spec at '{path}' ({exc}); the output folder is "

@@ -28,12 +28,9 @@ from PySide6.QtWidgets import (
 from gui.forms import FORM_STYLE, grow_to_fit, note_label, set_invalid, show_note
 from shared.datasets import detect_dataset
 from shared.errors import DatasetError, SpecError
-from shared.spec import DEFAULT_LR, LIMITS, TrainSpec
+from shared.spec import DEFAULT_LR, LIMITS, MODEL_KINDS, TrainSpec
 
-MODELS = (
-    ("VAE (Kingma & Welling 2014)", "vae"),
-    ("GAN (Goodfellow et al. 2014)", "gan"),
-)
+MODELS = tuple((text, kind) for kind, text in MODEL_KINDS.items())
 CHANNELS = (("Dataset's own", None), ("1 (grey)", 1), ("3 (RGB)", 3))
 BASIC_FIELDS = {
     "epochs": "Epochs",
@@ -43,8 +40,14 @@ BASIC_FIELDS = {
     "seed": "Seed",
     "name": "Name",
 }
-ADVANCED_FIELDS = {"image_size": "Image size", "max_images": "Max images"}
-OPTIONAL_FIELDS = frozenset(ADVANCED_FIELDS)
+ADVANCED_FIELDS = {
+    "image_size": "Image size",
+    "max_images": "Max images",
+    "kl_weight": "KL weight (β, VAEs)",
+    "critic_steps": "Critic steps (WGAN-GP)",
+}
+OPTIONAL_FIELDS = frozenset({"image_size", "max_images"})
+FLOAT_FIELDS = frozenset({"lr", "kl_weight"})
 PLACEHOLDERS = {
     "name": "optional label",
     "image_size": "blank: the dataset's own",
@@ -66,7 +69,7 @@ DEFAULTS: dict[str, Any] = {
 def allowed_text(name: str) -> str:
     """The allowed values of a number field, as the note under it says them."""
     low, high = LIMITS[name]
-    if name == "lr":
+    if name in FLOAT_FIELDS:
         return f"A number, {format_value(low)} – {format_value(high)}"
     blank = "Blank or a" if name in OPTIONAL_FIELDS else "A"
     return f"{blank} whole number, {int(low)} – {int(high)}"
@@ -89,7 +92,7 @@ def parse_field(name: str, text: str) -> Any:
         return text
     if not text and name in OPTIONAL_FIELDS:
         return None
-    return float(text) if name == "lr" else int(text)
+    return float(text) if name in FLOAT_FIELDS else int(text)
 
 
 def check_field(name: str, value: Any) -> str:
@@ -141,7 +144,8 @@ class NewJobDialog(QDialog):
         channels = self._channels.findData(values.get("channels"))
         self._channels.setCurrentIndex(max(channels, 0))
         # A remembered image size or limit must not apply unseen.
-        if any(values.get(name) is not None for name in (*ADVANCED_FIELDS, "channels")):
+        advanced = (*ADVANCED_FIELDS, "channels")
+        if any(values.get(name) != DEFAULTS.get(name) for name in advanced):
             self._advanced_button.setChecked(True)
         self._check_dataset()
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
 from shared.errors import SpecError
-from shared.spec import TrainSpec
+from shared.spec import DEFAULT_LR, MODEL_KINDS, ModelKind, TrainSpec
 
 
 def test_defaults_fill_everything_but_model_and_dataset() -> None:
@@ -82,3 +84,91 @@ def test_a_long_bad_value_is_shortened_in_the_message() -> None:
         TrainSpec.from_json({"model": "vae", "dataset": "digits", "name": "x" * 5000})
 
     assert len(str(info.value)) < 300
+
+
+@pytest.mark.parametrize(
+    ("model", "lr"),
+    [
+        ("dcgan", 2e-4),
+        ("wgan_gp", 1e-4),
+        ("cgan", 2e-4),
+        ("conv_vae", 1e-3),
+        ("cvae", 1e-3),
+    ],
+)
+def test_each_model_defaults_to_its_published_learning_rate(
+    model: str, lr: float
+) -> None:
+    assert TrainSpec.from_json({"model": model, "dataset": "digits"}).lr == lr
+
+
+def test_every_model_kind_has_a_description_and_a_learning_rate() -> None:
+    kinds = set(get_args(ModelKind))
+
+    assert set(MODEL_KINDS) == kinds == set(DEFAULT_LR)
+    assert all(MODEL_KINDS[kind].strip() for kind in kinds)
+
+
+def test_kl_weight_and_critic_steps_default_to_the_papers_values() -> None:
+    spec = TrainSpec.from_json({"model": "wgan_gp", "dataset": "digits"})
+
+    assert (spec.kl_weight, spec.critic_steps) == (1.0, 5)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("kl_weight", 101, "kl_weight must be between 0 and 100, got 101.0"),
+        ("kl_weight", -0.5, "kl_weight must be between 0 and 100, got -0.5"),
+        ("critic_steps", 0, "critic_steps must be between 1 and 20, got 0"),
+        ("critic_steps", 21, "critic_steps must be between 1 and 20, got 21"),
+    ],
+)
+def test_kl_weight_and_critic_steps_are_held_to_their_ranges(
+    field: str, value: object, message: str
+) -> None:
+    with pytest.raises(SpecError, match=message):
+        TrainSpec.from_json({"model": "vae", "dataset": "digits", field: value})
+
+
+def test_a_kl_weight_of_zero_is_allowed() -> None:
+    spec = TrainSpec.from_json({"model": "vae", "dataset": "digits", "kl_weight": 0})
+
+    assert spec.kl_weight == 0.0
+
+
+def test_dcgan_with_an_unsupported_image_size_names_the_allowed_sizes() -> None:
+    spec = {"model": "dcgan", "dataset": "digits", "image_size": 40}
+
+    with pytest.raises(SpecError) as info:
+        TrainSpec.from_json(spec)
+
+    assert str(info.value) == (
+        "dcgan needs image_size 28, 32 or 64, got 40; pass --image-size 32."
+    )
+
+
+@pytest.mark.parametrize("model", ["dcgan", "wgan_gp", "conv_vae"])
+@pytest.mark.parametrize("size", [28, 32, 64, None])
+def test_conv_models_accept_their_sizes_and_the_datasets_own(
+    model: str, size: int | None
+) -> None:
+    spec = TrainSpec.from_json(
+        {"model": model, "dataset": "digits", "image_size": size}
+    )
+
+    assert spec.image_size == size
+
+
+@pytest.mark.parametrize("model", ["vae", "gan", "cgan", "cvae"])
+def test_mlp_models_take_any_image_size(model: str) -> None:
+    spec = TrainSpec.from_json({"model": model, "dataset": "digits", "image_size": 40})
+
+    assert spec.image_size == 40
+
+
+def test_a_size_past_64_suggests_64() -> None:
+    spec = {"model": "wgan_gp", "dataset": "digits", "image_size": 100}
+
+    with pytest.raises(SpecError, match="got 100; pass --image-size 64"):
+        TrainSpec.from_json(spec)

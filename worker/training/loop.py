@@ -22,8 +22,9 @@ from worker.artifacts import MODEL_FILE, save_model
 from worker.datasets import ImageSet
 from worker.images import make_grid_png
 from worker.models import build_model
-from worker.models.vae import VAE
-from worker.training.steps import GanSteps, NonFiniteLoss, VaeSteps
+from worker.training.accel import Accelerator
+from worker.training.checks import check_image_shape, class_count
+from worker.training.steps import NonFiniteLoss, Steps, make_steps
 
 logger = logging.getLogger(__name__)
 
@@ -108,19 +109,35 @@ class _Trainer:
     ) -> None:
         self.spec, self.data, self.device = spec, data, device
         self.callbacks, self.output_dir = callbacks, output_dir
-        self.steps = _make_steps(spec, data.image_shape, device)
+        check_image_shape(spec, data)
+        num_classes = class_count(spec, data)
+        self.accel = Accelerator.for_run(device, spec.model)
+        self.steps = _make_steps(
+            spec, data.image_shape, num_classes, self.accel, device
+        )
         # One generator fixes both the sample noise and the shuffling order.
         self.shuffler = torch.Generator().manual_seed(spec.seed)
         self.fixed_z = torch.randn(
             FIXED_SAMPLES, spec.latent_dim, generator=self.shuffler
         ).to(device)
-        self.fixed_x = data.images[:FIXED_ORIGINALS].to(device)
-        # On a GPU the whole set is small next to its memory and saves a copy a step.
-        on_gpu = device.type == "cuda"
-        self.images = data.images.to(device) if on_gpu else data.images
+        # Labels travel with the images only for the models that read them.
+        self._place_data(data.labels if num_classes else None)
         self.batch_size = min(spec.batch_size, len(data.images))
         self.steps_per_epoch = math.ceil(len(data.images) / self.batch_size)
         self.global_step = 0
+
+    def _place_data(self, labels: Tensor | None) -> None:
+        """Put the images, labels and fixed originals where the steps read them."""
+        device = self.device
+        # On a GPU the whole set is small next to its memory and saves a copy a step.
+        on_gpu = device.type == "cuda"
+        self.images = self.data.images.to(device) if on_gpu else self.data.images
+        self.labels = labels.to(device) if on_gpu and labels is not None else labels
+        originals = self.data.images[:FIXED_ORIGINALS].to(device)
+        self.fixed_x = self.accel.prepare_batch(originals)
+        self.fixed_labels = (
+            None if labels is None else labels[:FIXED_ORIGINALS].to(device)
+        )
 
     def run(self) -> TrainResult:
         self._check_shapes()
@@ -135,15 +152,21 @@ class _Trainer:
         return self._result(epoch_means, stopped=False)
 
     def _check_shapes(self) -> None:
-        sample = self.images[:2].to(self.device).flatten(1)
+        """One forward pass in eval mode, which leaves BatchNorm's statistics be."""
+        sample = self.accel.prepare_batch(self.images[:2].to(self.device))
+        labels = None if self.labels is None else self.labels[:2].to(self.device)
+        model = self.steps.model
+        model.eval()
         try:
             with torch.no_grad():
-                self.steps.check_shapes(sample)
+                self.steps.check_shapes(sample, labels)
         except RuntimeError as exc:
             raise JobFailed(
                 f"The {self.spec.model} does not fit images of shape "
                 f"{self.data.image_shape}: {exc}"
             ) from None
+        finally:
+            model.train()
 
     def _info(self) -> RunInfo:
         return RunInfo(
@@ -158,28 +181,34 @@ class _Trainer:
     def _run_epoch(self, epoch: int) -> dict[str, float] | None:
         """Run one epoch; return the mean of each loss, or None if asked to stop."""
         totals: dict[str, float] = {}
-        for batch in self._batches():
+        for batch, labels in self._batches():
             if self.callbacks.should_stop():
                 logger.debug("stopping before step %d", self.global_step + 1)
                 return None
             self.global_step += 1
-            losses = self._step(batch)
+            losses = self._step(batch, labels)
             self.callbacks.on_step(epoch, self.global_step, losses)
             for name, value in losses.items():
                 totals[name] = totals.get(name, 0.0) + value
         return {name: total / self.steps_per_epoch for name, total in totals.items()}
 
-    def _batches(self) -> Iterator[Tensor]:
-        """Yield flat minibatches in a fresh order; the last one may be smaller."""
+    def _batches(self) -> Iterator[tuple[Tensor, Tensor | None]]:
+        """Yield image minibatches [B, C, H, W] and their labels in a fresh order.
+
+        The last batch may be smaller. Labels are None for unconditional models.
+        """
         count = len(self.images)
         order = torch.randperm(count, generator=self.shuffler).to(self.images.device)
         for start in range(0, count, self.batch_size):
-            batch = self.images[order[start : start + self.batch_size]]
-            yield batch.to(self.device, non_blocking=True).flatten(1)
+            index = order[start : start + self.batch_size]
+            batch = self.images[index].to(self.device, non_blocking=True)
+            # Labels already sit beside the images, on the GPU when there is one.
+            labels = None if self.labels is None else self.labels[index]
+            yield self.accel.prepare_batch(batch), labels
 
-    def _step(self, batch: Tensor) -> dict[str, float]:
+    def _step(self, batch: Tensor, labels: Tensor | None) -> dict[str, float]:
         try:
-            return self.steps.step(batch)
+            return self.steps.step(batch, labels)
         except NonFiniteLoss as exc:
             raise TrainingDiverged(
                 self.global_step, exc.name, exc.value, self.spec.lr
@@ -198,7 +227,9 @@ class _Trainer:
         model.eval()
         try:
             with torch.no_grad():
-                grids = self.steps.snapshot(self.fixed_z, self.fixed_x)
+                grids = self.steps.snapshot(
+                    self.fixed_z, self.fixed_x, self.fixed_labels
+                )
         finally:
             model.train()
         return {name: make_grid_png(grid) for name, grid in grids.items()}
@@ -216,11 +247,13 @@ class _Trainer:
 
 
 def _make_steps(
-    spec: TrainSpec, image_shape: tuple[int, int, int], device: torch.device
-) -> VaeSteps | GanSteps:
+    spec: TrainSpec,
+    image_shape: tuple[int, int, int],
+    num_classes: int,
+    accel: Accelerator,
+    device: torch.device,
+) -> Steps:
     # Seeded here, just before the weights are drawn, so a spec gives the same model.
     torch.manual_seed(spec.seed)
-    model = build_model(spec.model, image_shape, spec.latent_dim).to(device)
-    if isinstance(model, VAE):
-        return VaeSteps(model, spec.lr)
-    return GanSteps(model, spec.lr)
+    model = build_model(spec.model, image_shape, spec.latent_dim, num_classes)
+    return make_steps(spec, accel.prepare_model(model.to(device)), accel)
