@@ -56,6 +56,7 @@ class App:
         window.retry_requested.connect(backend.retry)
         window.delete_requested.connect(backend.delete)
         window.rename_requested.connect(backend.rename)
+        window.more_requested.connect(backend.train_more)
         window.test_requested.connect(backend.test_connection)
 
     def start(self) -> None:

@@ -260,6 +260,16 @@ class Backend(QObject):
         self.submitted.emit(new_id)
         self.jobs_changed.emit([self.client.store.get_job(new_id)])
 
+    @Slot(str, int)
+    def train_more(self, job_id: str, epochs: int) -> None:
+        assert self.client is not None
+        try:
+            new_id = self.client.train_more(job_id, epochs)
+        except (GenqueueError, redis.RedisError) as exc:
+            self.action_failed.emit(f"Could not continue job {job_id[:8]}: {exc}")
+            return
+        self.submitted.emit(new_id)
+
     @Slot(str)
     def delete(self, job_id: str) -> None:
         assert self.client is not None

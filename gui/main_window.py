@@ -64,6 +64,7 @@ class MainWindow(QMainWindow):
     retry_requested = Signal(str)
     delete_requested = Signal(str)
     rename_requested = Signal(str, str)
+    more_requested = Signal(str, int)
     test_requested = Signal(str)
 
     def __init__(self, settings: Settings) -> None:
@@ -161,6 +162,7 @@ class MainWindow(QMainWindow):
             ("cancel", "Cancel", None, self._on_cancel),
             ("retry", "Retry", None, self._on_retry),
             ("clone", "Clone…", None, self._on_clone),
+            ("more", "Train more…", None, self._on_more),
             ("rename", "Rename…", QKeySequence(Qt.Key.Key_F2), self._on_rename),
             ("delete", "Delete…", QKeySequence.StandardKey.Delete, self._on_delete),
             ("settings", "Settings…", None, self._on_settings),
@@ -291,6 +293,8 @@ class MainWindow(QMainWindow):
         }
         self.actions_by_name["cancel"].setEnabled(active)
         self.actions_by_name["retry"].setEnabled(retryable)
+        resumable = job is not None and job.status in TERMINAL and job.epoch >= 1
+        self.actions_by_name["more"].setEnabled(resumable)
         for name in ("clone", "rename", "delete"):
             self.actions_by_name[name].setEnabled(job is not None)
 
@@ -343,6 +347,17 @@ class MainWindow(QMainWindow):
         job = self.selected_job()
         if job is not None:
             self.retry_requested.emit(job.id)
+
+    @Slot()
+    def _on_more(self) -> None:
+        job = self.selected_job()
+        if job is None:
+            return
+        epochs, ok = QInputDialog.getInt(
+            self, "Train more", f"Epochs after the {job.epoch} done:", 5, 1, 10_000
+        )
+        if ok:
+            self.more_requested.emit(job.id, epochs)
 
     @Slot()
     def _on_rename(self) -> None:

@@ -222,6 +222,23 @@ def submit_train(
     click.echo(job_id)
 
 
+@submit.command("more")
+@click.argument("job")
+@click.option("--epochs", type=int, required=True, help="How many more epochs.")
+@connection_options
+@click.pass_obj
+def submit_more(
+    group: dict[str, Any],
+    home: str | None,
+    broker_url: str | None,
+    job: str,
+    epochs: int,
+) -> None:
+    """Continue a training job from its last checkpoint for more epochs."""
+    settings = load_settings(group, home, broker_url)
+    click.echo(Client(settings).train_more(job, epochs))
+
+
 @cli.command()
 @click.option("--status", help="Only jobs in this status.")
 @click.option("--limit", type=int, default=50, show_default=True)

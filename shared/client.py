@@ -17,7 +17,7 @@ from functools import cached_property
 import redis
 
 from shared.datasets import detect_dataset
-from shared.errors import BrokerError
+from shared.errors import BrokerError, SpecError
 from shared.events import (
     STREAM_RETENTION_SECONDS,
     TERMINAL,
@@ -109,6 +109,19 @@ class Client:
     def retry(self, ref: str) -> str:
         """Submit the job's spec again as a new job; return the new id."""
         spec = TrainSpec.from_json(self.store.get_job(ref).spec)
+        return self.submit(spec, check_dataset=False)
+
+    def train_more(self, ref: str, epochs: int) -> str:
+        """Submit a job that continues this one's last checkpoint for more epochs."""
+        job = self.store.get_job(ref)
+        if job.epoch < 1:
+            raise SpecError(
+                f"Job {job.id[:8]} finished no epoch, so it left no checkpoint to "
+                "continue; retry it instead."
+            )
+        label = job.name or job.id[:8]
+        fields = {"epochs": job.epoch + epochs, "resume_from": job.id}
+        spec = TrainSpec.from_json({**job.spec, **fields, "name": f"{label} +{epochs}"})
         return self.submit(spec, check_dataset=False)
 
     def delete(self, ref: str) -> None:

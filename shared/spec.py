@@ -115,6 +115,11 @@ class TrainSpec(BaseModel):
         default=None,
         description="1 grey or 3 RGB; None keeps the dataset's own (image folders: 3)",
     )
+    resume_from: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        description="the id of a training job to continue from its last checkpoint",
+    )
     max_images: int | None = _limit(
         "max_images",
         default=None,

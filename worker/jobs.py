@@ -23,6 +23,7 @@ import torch
 from shared.errors import GenqueueError
 from shared.settings import Settings
 from shared.spec import TrainSpec
+from worker.checkpoints import checkpoint_to_resume
 from worker.datasets import load_images
 from worker.reporter import Reporter
 from worker.training.loop import RunInfo, train
@@ -146,19 +147,26 @@ def _train(
     job_id: str, raw_spec: Any, settings: Settings, reporter: Reporter, worker: str
 ) -> str:
     device, device_text = pick_device()
-    # Every run starts from the first step; the client drops what an earlier,
-    # interrupted run of the same job recorded after start_step.
-    running = {"device": device_text, "worker": worker, "start_step": 0}
-    reporter.emit("state", {"status": "running", **running})
-    logger.info("job %s started on %s (%s)", job_id, worker, device_text)
     spec = TrainSpec.from_json(raw_spec)
+    output_dir = settings.artifact_dir / job_id
+    resume = checkpoint_to_resume(spec, output_dir, settings.artifact_dir)
+    # A run that resumes says from which step, and the client drops what an
+    # earlier, interrupted run of the same job recorded after it.
+    start = resume.global_step if resume else 0
+    running = {"device": device_text, "worker": worker, "start_step": start}
+    reporter.emit("state", {"status": "running", **running})
+    logger.info(
+        "job %s started on %s (%s) at step %d", job_id, worker, device_text, start
+    )
+    if resume is not None:
+        text = f"Resuming after epoch {resume.epoch}, step {resume.global_step}."
+        reporter.emit("log", {"level": "info", "message": text})
     data = load_images(spec)
     if data.report is not None:
         level = "warning" if data.report.problems else "info"
         reporter.emit("log", {"level": level, "message": data.report.summary()})
-    output_dir = settings.artifact_dir / job_id
     callbacks = StreamCallbacks(reporter, spec)
-    result = train(spec, data, device, callbacks, output_dir)
+    result = train(spec, data, device, callbacks, output_dir, resume)
     if result.stopped and shutdown_requested.is_set() and not reporter.is_cancelled():
         raise JobInterrupted
     status = "cancelled" if result.stopped else "succeeded"

@@ -197,3 +197,44 @@ def test_workers_lists_the_worker_with_its_queue_and_device(
     assert mine[0]["hostname"].startswith("e2e@")
     assert mine[0]["device"].startswith(("cpu", "cuda"))
     assert time.time() - mine[0]["heartbeat"] < 15
+
+
+def test_submit_more_continues_a_job_from_its_checkpoint(
+    e2e_settings: Settings, e2e_client: Client
+) -> None:
+    first = submit_vae(e2e_settings, "--epochs", "2", "--batch-size", "64")
+    assert genqueue(e2e_settings, "wait", first).returncode == 0
+
+    result = genqueue(e2e_settings, "submit", "more", first[:8], "--epochs", "2")
+    assert result.returncode == 0, result.stderr
+    second = result.stdout.strip()
+    assert genqueue(e2e_settings, "wait", second).returncode == 0
+
+    shown = genqueue_json(e2e_settings, "show", second)
+    assert shown["spec"]["resume_from"] == first and shown["epochs"] == 4
+    assert [row["epoch"] for row in shown["epoch_losses"]] == [3, 4]
+    steps = [row.step for row in e2e_client.store.metrics(second)]
+    assert steps == list(range(2 * 4 + 1, 4 * 4 + 1))  # 256 images, batches of 64
+
+
+def test_submit_more_refuses_a_job_that_finished_no_epoch(
+    e2e_settings: Settings, tmp_path
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    failed = genqueue(
+        e2e_settings,
+        "submit",
+        "train",
+        "--model",
+        "vae",
+        "--dataset",
+        str(empty),
+        "--dataset-on-worker",
+    ).stdout.strip()
+    genqueue(e2e_settings, "wait", failed)
+
+    result = genqueue(e2e_settings, "submit", "more", failed, "--epochs", "2")
+
+    assert result.returncode == 2
+    assert "finished no epoch" in result.stderr and "retry it instead" in result.stderr

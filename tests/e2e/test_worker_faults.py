@@ -56,12 +56,13 @@ def test_a_killed_worker_leaves_the_job_interrupted_not_running(
     assert "stopped renewing its lease" in job.error
 
 
-def test_a_stopped_worker_hands_its_job_back_and_the_next_one_finishes_it(
+def test_a_stopped_worker_hands_its_job_back_and_the_next_one_resumes_it(
     client: Client, settings: Settings, start_worker
 ) -> None:
+    per_epoch = math.ceil(min(2000, path_dataset()[1]) / 16)
     first = start_worker(settings, "first@%h")
     job_id = client.submit(long_vae(epochs=4))
-    wait_until(client, job_id, lambda j: j.step > 10, 60, "reached step 10")
+    wait_until(client, job_id, lambda j: j.epoch >= 2, 60, "reached epoch 2")
 
     first.process.send_signal(signal.SIGTERM)
     first.process.wait(30)
@@ -73,9 +74,15 @@ def test_a_stopped_worker_hands_its_job_back_and_the_next_one_finishes_it(
 
     assert job.status == "succeeded" and job.worker.startswith("second@")
     steps = [row.step for row in client.store.metrics(job_id)]
-    per_epoch = math.ceil(min(2000, path_dataset()[1]) / 16)
     assert steps == list(range(1, 4 * per_epoch + 1))
     assert [e for e, _ in client.store.epoch_means(job_id)] == [1, 2, 3, 4]
+    runs = [
+        e.payload
+        for e in client.store.events(job_id, types=["state"])
+        if e.payload["status"] == "running"
+    ]
+    assert runs[0]["start_step"] == 0
+    assert runs[1]["start_step"] >= per_epoch  # the second run resumed a checkpoint
 
 
 def test_cancelling_a_queued_job_with_no_worker_ends_it_and_it_never_runs(

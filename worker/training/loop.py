@@ -1,7 +1,8 @@
 """The training loop: epochs of shuffled minibatches, reported through callbacks.
 
 It knows nothing of Celery or Redis; the task hands it a callbacks object and turns
-what it hears into events. Does not resume a run from a checkpoint.
+what it hears into events. Each epoch ends with a checkpoint, and a run given one goes
+on from it exactly: same shuffles, same noise, same optimizer state.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from torch import Tensor
 from shared.errors import JobFailed
 from shared.spec import TrainSpec
 from worker.artifacts import MODEL_FILE, save_model
+from worker.checkpoints import Checkpoint, save_checkpoint
 from worker.datasets import ImageSet
 from worker.images import make_grid_png
 from worker.models import build_model
@@ -91,9 +93,16 @@ def train(
     device: torch.device,
     callbacks: TrainingCallbacks,
     output_dir: Path,
+    resume: Checkpoint | None = None,
 ) -> TrainResult:
-    """Train the spec's model on `data`, saving it to output_dir after each epoch."""
-    return _Trainer(spec, data, device, callbacks, output_dir).run()
+    """Train the spec's model on `data`, saving it to output_dir after each epoch.
+
+    With `resume`, the run goes on after the checkpoint's epoch up to spec.epochs.
+    """
+    trainer = _Trainer(spec, data, device, callbacks, output_dir)
+    if resume is not None:
+        trainer.restore(resume)
+    return trainer.run()
 
 
 class _Trainer:
@@ -125,6 +134,23 @@ class _Trainer:
         self.batch_size = min(spec.batch_size, len(data.images))
         self.steps_per_epoch = math.ceil(len(data.images) / self.batch_size)
         self.global_step = 0
+        self.first_epoch = 1
+        self.epoch_means: list[dict[str, float]] = []
+
+    def restore(self, checkpoint: Checkpoint) -> None:
+        """Take up the state a checkpoint saved at the end of its epoch."""
+        self.steps.model.load_state_dict(checkpoint.model)
+        for name, optimizer in self.steps.optimizers().items():
+            optimizer.load_state_dict(checkpoint.optimizers[name])
+        self.steps.restore_counters(checkpoint.extra)
+        torch.set_rng_state(checkpoint.rng["torch"])
+        if self.device.type == "cuda" and "cuda" in checkpoint.rng:
+            torch.cuda.set_rng_state(checkpoint.rng["cuda"], self.device)
+        self.shuffler.set_state(checkpoint.rng["shuffler"])
+        self.fixed_z = checkpoint.fixed_z.to(self.device)
+        self.global_step = checkpoint.global_step
+        self.first_epoch = checkpoint.epoch + 1
+        self.epoch_means = list(checkpoint.epoch_means)
 
     def _place_data(self, labels: Tensor | None) -> None:
         """Put the images, labels and fixed originals where the steps read them."""
@@ -142,23 +168,27 @@ class _Trainer:
     def run(self) -> TrainResult:
         self._check_shapes()
         self.callbacks.on_start(self._info())
-        epoch_means: list[dict[str, float]] = []
-        for epoch in range(1, self.spec.epochs + 1):
+        for epoch in range(self.first_epoch, self.spec.epochs + 1):
             means = self._run_epoch(epoch)
             if means is None:
-                return self._result(epoch_means, stopped=True)
-            epoch_means.append(means)
+                return self._result(self.epoch_means, stopped=True)
+            self.epoch_means.append(means)
             self._finish_epoch(epoch, means)
-        return self._result(epoch_means, stopped=False)
+        return self._result(self.epoch_means, stopped=False)
 
     def _check_shapes(self) -> None:
-        """One forward pass in eval mode, which leaves BatchNorm's statistics be."""
+        """One forward pass in eval mode, which leaves BatchNorm's statistics be.
+
+        It runs on forked random state, so a resumed run draws the same noise as
+        one that never stopped.
+        """
         sample = self.accel.prepare_batch(self.images[:2].to(self.device))
         labels = None if self.labels is None else self.labels[:2].to(self.device)
         model = self.steps.model
         model.eval()
+        devices = [self.device] if self.device.type == "cuda" else []
         try:
-            with torch.no_grad():
+            with torch.no_grad(), torch.random.fork_rng(devices=devices):
                 self.steps.check_shapes(sample, labels)
         except RuntimeError as exc:
             raise JobFailed(
@@ -218,8 +248,26 @@ class _Trainer:
         images = self._snapshot()
         model = self.steps.model
         save_model(model, self.spec, self.data.image_shape, self.output_dir)
+        save_checkpoint(self.output_dir, self._checkpoint(epoch))
         logger.debug("epoch %d of %d done: %s", epoch, self.spec.epochs, means)
         self.callbacks.on_epoch_end(epoch, means, images)
+
+    def _checkpoint(self, epoch: int) -> Checkpoint:
+        optimizers = {n: o.state_dict() for n, o in self.steps.optimizers().items()}
+        rng = {"torch": torch.get_rng_state(), "shuffler": self.shuffler.get_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return Checkpoint(
+            epoch=epoch,
+            global_step=self.global_step,
+            model=self.steps.model.state_dict(),
+            optimizers=optimizers,
+            rng=rng,
+            fixed_z=self.fixed_z,
+            epoch_means=list(self.epoch_means),
+            extra=self.steps.counters(),
+            spec=self.spec.to_json(),
+        )
 
     def _snapshot(self) -> dict[str, bytes]:
         """Draw the fixed-noise grids in eval mode, without building a graph."""

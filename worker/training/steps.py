@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from torch import Tensor, nn
+from torch.optim import Optimizer
 
 from shared.spec import TrainSpec
 from worker.models import Model
@@ -51,6 +52,15 @@ class Steps(Protocol):
         self, z: Tensor, originals: Tensor, labels: Tensor | None = None
     ) -> dict[str, Tensor]:
         """Grids [N, C, H, W] by name, from fixed noise and fixed originals."""
+
+    def optimizers(self) -> dict[str, Optimizer]:
+        """The optimizers by a stable name, for checkpoints."""
+
+    def counters(self) -> dict[str, int]:
+        """Step counters beyond the loop's own, for checkpoints."""
+
+    def restore_counters(self, counters: dict[str, int]) -> None:
+        """Set the counters a checkpoint saved."""
 
 
 def make_steps(spec: TrainSpec, model: Model, accel: Accelerator = PLAIN) -> Steps:

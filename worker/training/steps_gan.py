@@ -25,6 +25,15 @@ class GanSteps:
         self.opt_d = torch.optim.Adam(gan.discriminator.parameters(), lr, betas=betas)
         self.opt_g = torch.optim.Adam(gan.generator.parameters(), lr, betas=betas)
 
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"discriminator": self.opt_d, "generator": self.opt_g}
+
+    def counters(self) -> dict[str, int]:
+        return {}
+
+    def restore_counters(self, counters: dict[str, int]) -> None:
+        """The GAN keeps no counters of its own."""
+
     def step(self, x: Tensor, labels: Tensor | None = None) -> dict[str, float]:
         """Update D, then G, on one real minibatch; fakes take the real labels."""
         values = self.d_step(x, labels)

@@ -26,6 +26,15 @@ class VaeSteps:
         self.accel = accel
         self.optimizer = torch.optim.Adam(vae.parameters(), lr=lr)
 
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"vae": self.optimizer}
+
+    def counters(self) -> dict[str, int]:
+        return {}
+
+    def restore_counters(self, counters: dict[str, int]) -> None:
+        """The VAE keeps no counters of its own."""
+
     def step(self, x: Tensor, labels: Tensor | None = None) -> dict[str, float]:
         """Minimize reconstruction + kl_weight * KL on images x [B, C, H, W].
 

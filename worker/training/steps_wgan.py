@@ -36,6 +36,16 @@ class WganGpSteps:
         self.opt_c = torch.optim.Adam(wgan.critic.parameters(), lr, betas=betas)
         self.opt_g = torch.optim.Adam(wgan.generator.parameters(), lr, betas=betas)
 
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"critic": self.opt_c, "generator": self.opt_g}
+
+    def counters(self) -> dict[str, int]:
+        # Which critic step comes next decides when the generator moves.
+        return {"critic_updates": self.critic_updates}
+
+    def restore_counters(self, counters: dict[str, int]) -> None:
+        self.critic_updates = counters.get("critic_updates", 0)
+
     def step(self, x: Tensor, labels: Tensor | None = None) -> dict[str, float]:
         """Update the critic on x; every critic_steps-th call, update G as well.
 
