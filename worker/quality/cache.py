@@ -27,7 +27,7 @@ VERSION = 1
 _UNREADABLE = (OSError, ValueError, LookupError, TypeError, SafetensorError)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FeatureRecord:
     """What a cached net is: "classifier" (trained) or "random", and for what data.
 

@@ -55,7 +55,7 @@ class FeatureExtractor:
 
     @property
     def kind(self) -> str:
-        """ "classifier" when trained on the dataset's labels, else "random"."""
+        """Either "classifier" (trained on the dataset's labels) or "random"."""
         return self.record.kind
 
     @property
@@ -70,7 +70,9 @@ class FeatureExtractor:
         """Load the net cached under `key` or build, train and cache it.
 
         `key` defaults to `dataset_key(data)`. Runs on the CPU: the net is small,
-        and CPU results do not depend on which GPU a worker has.
+        and CPU results do not depend on which GPU a worker has. Training is
+        seeded; it repeats bit for bit on one machine with one thread count, and
+        the cache keeps a run's numbers comparable with the next one's.
         """
         key = _check_key(key or dataset_key(data))
         cached = load_net(cache_dir, key, data.image_shape)
@@ -92,7 +94,11 @@ class FeatureExtractor:
                 data.description,
             )
             record = FeatureRecord(
-                "random", data.image_shape, 0, data.description, seed
+                kind="random",
+                image_shape=data.image_shape,
+                num_classes=0,
+                dataset=data.description,
+                seed=seed,
             )
             return cls(build_net(channels, 0, seed), record)
         return cls._train(data, labels, seed)
@@ -110,15 +116,15 @@ class FeatureExtractor:
             time.monotonic() - started,
         )
         record = FeatureRecord(
-            "classifier",
-            data.image_shape,
-            num_classes,
-            data.description,
-            seed,
-            report.held_out_accuracy,
-            report.train_images,
-            report.held_out_images,
-            report.epochs,
+            kind="classifier",
+            image_shape=data.image_shape,
+            num_classes=num_classes,
+            dataset=data.description,
+            seed=seed,
+            held_out_accuracy=report.held_out_accuracy,
+            train_images=report.train_images,
+            held_out_images=report.held_out_images,
+            epochs=report.epochs,
         )
         return cls(net, record)
 

@@ -27,6 +27,8 @@ class QualityMeter:
     generated images are scored against, the second gives `floor`, the distance of
     real images from the reference. Because the Fréchet estimate grows as samples
     shrink, a score compares with the floor only for `sample_count` generated images.
+    Below a few hundred real images the covariances are rank-deficient and both
+    numbers are rough.
     """
 
     name = METRIC_NAME
@@ -75,7 +77,7 @@ class QualityMeter:
 
     @property
     def kind(self) -> str:
-        """ "classifier" or "random", as the extractor's record says."""
+        """Either "classifier" or "random", as the extractor's record says."""
         return self.extractor.kind
 
     def score(self, generated: Tensor) -> float:
