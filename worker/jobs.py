@@ -24,7 +24,8 @@ from shared.errors import GenqueueError
 from shared.settings import Settings
 from shared.spec import TrainSpec
 from worker.checkpoints import checkpoint_to_resume
-from worker.datasets import load_images
+from worker.datasets import ImageSet, load_images
+from worker.quality import QualityMeter
 from worker.reporter import Reporter
 from worker.training.loop import RunInfo, train
 
@@ -97,6 +98,22 @@ class StreamCallbacks:
         return self.reporter.is_cancelled() or shutdown_requested.is_set()
 
 
+def quality_meter(
+    data: ImageSet, settings: Settings, reporter: Reporter
+) -> QualityMeter | None:
+    """The per-epoch quality meter, or None (said in the log) when it cannot be built."""
+    try:
+        meter = QualityMeter.for_dataset(data, settings.artifact_dir / "quality-cache")
+    except (ValueError, OSError) as exc:
+        reporter.emit(
+            "log", {"level": "warning", "message": f"No quality metric: {exc}"}
+        )
+        return None
+    text = f"Quality each epoch: {meter.label}; real vs real scores {meter.floor:.3g}."
+    reporter.emit("log", {"level": "info", "message": text})
+    return meter
+
+
 def _is_uuid(text: object) -> bool:
     try:
         return str(uuid.UUID(str(text))) == text
@@ -165,8 +182,9 @@ def _train(
     if data.report is not None:
         level = "warning" if data.report.problems else "info"
         reporter.emit("log", {"level": level, "message": data.report.summary()})
+    quality = quality_meter(data, settings, reporter)
     callbacks = StreamCallbacks(reporter, spec)
-    result = train(spec, data, device, callbacks, output_dir, resume)
+    result = train(spec, data, device, callbacks, output_dir, resume, quality)
     if result.stopped and shutdown_requested.is_set() and not reporter.is_cancelled():
         raise JobInterrupted
     status = "cancelled" if result.stopped else "succeeded"

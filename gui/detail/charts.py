@@ -1,7 +1,9 @@
 """Loss curves of the shown job, redrawn at most twenty times a second.
 
 Losses share one plot; a GAN's discriminator outputs, being probabilities, get a second
-plot below it with a fixed 0-1 axis. Non-finite values are not drawn.
+plot below it with a fixed 0-1 axis. The sample-quality metric, measured once an epoch,
+gets a third plot against the epoch, with its real-vs-real floor as a dashed line.
+Non-finite values are not drawn.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 
 from shared.history import MetricPoint
 
 PROBABILITY_NAMES = frozenset({"d_real", "d_fake"})
+QUALITY = "fd_classifier"
+QUALITY_FLOOR = "fd_classifier_floor"
+QUALITY_LABEL = "Fréchet distance, classifier features (lower is better)"
 # Weight of the newest point in the moving average: about a twenty-step memory,
 # enough to show the trend through minibatch noise without lagging far behind.
 SMOOTHING = 0.05
@@ -141,16 +146,29 @@ class LossCharts(QWidget):
         self.probability_plot.setYRange(0, 1, padding=0.02)
         self.probability_plot.setMouseEnabled(y=False)
         self.probability_plot.hide()
+        self.quality_plot = _make_plot("Fréchet distance")
+        self.quality_plot.setTitle(QUALITY_LABEL, size="9pt")
+        self.quality_plot.setLabel("bottom", "epoch")
+        self._quality = self.quality_plot.plot(
+            name="samples", pen=pg.mkPen(COLOURS[4], width=2), symbol="o", symbolSize=7
+        )
+        floor_pen = pg.mkPen("#555", width=1, style=Qt.PenStyle.DashLine)
+        self._floor = self.quality_plot.plot(name="real vs real", pen=floor_pen)
+        self.quality_plot.hide()
         layout = QVBoxLayout(self)
         layout.addLayout(options)
         layout.addWidget(self.loss_plot, 3)
         layout.addWidget(self.probability_plot, 2)
+        layout.addWidget(self.quality_plot, 2)
 
     def clear(self) -> None:
         """Forget every point and curve."""
         for plot in (self.loss_plot, self.probability_plot):
             plot.getPlotItem().clear()
         self.probability_plot.hide()
+        self._quality.setData([], [])
+        self._floor.setData([], [])
+        self.quality_plot.hide()
         self._series.clear()
         self._curves.clear()
         self._markers.clear()
@@ -180,7 +198,27 @@ class LossCharts(QWidget):
         if epoch_means == self._epoch_means:
             return
         self._epoch_means = list(epoch_means)
+        self._draw_quality()
         self._mark_dirty(self._series)
+
+    def quality_points(self) -> list[tuple[int, float]]:
+        """(epoch, Fréchet distance) as drawn; empty when the job measured none."""
+        return [
+            (epoch, float(means[QUALITY]))
+            for epoch, means in self._epoch_means
+            if isinstance(means.get(QUALITY), (int, float))
+        ]
+
+    def _draw_quality(self) -> None:
+        points = self.quality_points()
+        floors = [
+            (epoch, float(means[QUALITY_FLOOR]))
+            for epoch, means in self._epoch_means
+            if isinstance(means.get(QUALITY_FLOOR), (int, float))
+        ]
+        self.quality_plot.setVisible(bool(points))
+        self._quality.setData([e for e, _ in points], [v for _, v in points])
+        self._floor.setData([e for e, _ in floors], [v for _, v in floors])
 
     def point_count(self, name: str) -> int:
         """How many points the curve ``name`` holds; 0 for an unknown name."""

@@ -58,8 +58,13 @@ def test_vae_job_succeeds_with_falling_loss_and_nonnegative_kl(
     assert [r.step for r in rows] == list(range(1, 3 * 6 + 1))
     assert all(math.isfinite(v) for r in rows for v in r.values.values())
     assert min(r.values["kl"] for r in rows) >= 0.0
-    means = [m["loss"] for _, m in e2e_client.store.epoch_means(job_id)]
+    summaries = [m for _, m in e2e_client.store.epoch_means(job_id)]
+    means = [m["loss"] for m in summaries]
     assert len(means) == 3 and means[-1] < means[0]
+    quality = [m["fd_classifier"] for m in summaries]
+    assert all(
+        m["fd_classifier_floor"] < q for m, q in zip(summaries, quality, strict=True)
+    )
 
 
 def test_gan_job_succeeds_with_finite_losses(e2e_client: Client) -> None:

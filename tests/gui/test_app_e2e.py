@@ -86,6 +86,7 @@ def test_a_job_submitted_through_the_form_succeeds_with_charts_and_gallery(
             lambda n=name: detail.charts.point_count(n) == steps, timeout=5000
         )
     assert detail.gallery.epoch_count() == 2
+    assert [epoch for epoch, _ in detail.charts.quality_points()] == [1, 2]
     assert "succeeded" in app.window.statusBar().currentMessage()
     row = app.window.model.row_of(job_id)
     assert (

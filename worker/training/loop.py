@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import torch
 from torch import Tensor
@@ -23,7 +23,8 @@ from worker.artifacts import MODEL_FILE, save_model
 from worker.checkpoints import Checkpoint, save_checkpoint
 from worker.datasets import ImageSet
 from worker.images import make_grid_png
-from worker.models import build_model
+from worker.models import Model, build_model, generative_part
+from worker.quality import QualityMeter, draw_samples
 from worker.training.accel import Accelerator
 from worker.training.checks import check_image_shape, class_count
 from worker.training.steps import NonFiniteLoss, Steps, make_steps
@@ -94,12 +95,16 @@ def train(
     callbacks: TrainingCallbacks,
     output_dir: Path,
     resume: Checkpoint | None = None,
+    quality: QualityMeter | None = None,
 ) -> TrainResult:
     """Train the spec's model on `data`, saving it to output_dir after each epoch.
 
     With `resume`, the run goes on after the checkpoint's epoch up to spec.epochs.
+    With `quality`, each epoch's means carry the samples' Fréchet distance and the
+    meter's real-vs-real floor.
     """
     trainer = _Trainer(spec, data, device, callbacks, output_dir)
+    trainer.quality = quality
     if resume is not None:
         trainer.restore(resume)
     return trainer.run()
@@ -136,6 +141,7 @@ class _Trainer:
         self.global_step = 0
         self.first_epoch = 1
         self.epoch_means: list[dict[str, float]] = []
+        self.quality: QualityMeter | None = None
 
     def restore(self, checkpoint: Checkpoint) -> None:
         """Take up the state a checkpoint saved at the end of its epoch."""
@@ -172,6 +178,7 @@ class _Trainer:
             means = self._run_epoch(epoch)
             if means is None:
                 return self._result(self.epoch_means, stopped=True)
+            means.update(self._measure_quality())
             self.epoch_means.append(means)
             self._finish_epoch(epoch, means)
         return self._result(self.epoch_means, stopped=False)
@@ -251,6 +258,21 @@ class _Trainer:
         save_checkpoint(self.output_dir, self._checkpoint(epoch))
         logger.debug("epoch %d of %d done: %s", epoch, self.spec.epochs, means)
         self.callbacks.on_epoch_end(epoch, means, images)
+
+    def _measure_quality(self) -> dict[str, float]:
+        """The samples' distance from the real images, drawn in eval mode."""
+        if self.quality is None:
+            return {}
+        model = self.steps.model
+        model.eval()
+        try:
+            generator = generative_part(cast(Model, model))
+            count = self.quality.sample_count
+            samples = draw_samples(generator, count, self.spec.seed, self.device)
+        finally:
+            model.train()
+        name = self.quality.name
+        return {name: self.quality.score(samples), f"{name}_floor": self.quality.floor}
 
     def _checkpoint(self, epoch: int) -> Checkpoint:
         optimizers = {n: o.state_dict() for n, o in self.steps.optimizers().items()}
