@@ -57,6 +57,7 @@ class App:
         window.delete_requested.connect(backend.delete)
         window.rename_requested.connect(backend.rename)
         window.more_requested.connect(backend.train_more)
+        window.generate_requested.connect(backend.generate)
         window.test_requested.connect(backend.test_connection)
 
     def start(self) -> None:

@@ -20,6 +20,7 @@ from gui.detail_model import LOG_TYPES, DetailDelta, JobDetail
 from shared.client import Client
 from shared.errors import GenqueueError
 from shared.events import TERMINAL
+from shared.generation import GenerateSpec
 from shared.history import JobView
 from shared.queue import broker_url, connect_redis
 from shared.settings import Settings, redact
@@ -259,6 +260,16 @@ class Backend(QObject):
             return
         self.submitted.emit(new_id)
         self.jobs_changed.emit([self.client.store.get_job(new_id)])
+
+    @Slot(object)
+    def generate(self, spec: GenerateSpec) -> None:
+        assert self.client is not None
+        try:
+            job_id = self.client.submit_generate(spec)
+        except (GenqueueError, redis.RedisError) as exc:
+            self.submit_failed.emit(str(exc))
+            return
+        self.submitted.emit(job_id)
 
     @Slot(str, int)
     def train_more(self, job_id: str, epochs: int) -> None:

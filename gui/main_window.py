@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.detail.panel import DetailPanel
+from gui.forms.generate_dialog import GenerateDialog
 from gui.forms.new_job import NewJobDialog
 from gui.forms.settings_dialog import SettingsDialog
 from gui.jobs_model import COLUMNS, JOB_ROLE, PROGRESS_COLUMN, JobFilter, JobTableModel
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
     delete_requested = Signal(str)
     rename_requested = Signal(str, str)
     more_requested = Signal(str, int)
+    generate_requested = Signal(object)
     test_requested = Signal(str)
 
     def __init__(self, settings: Settings) -> None:
@@ -77,6 +79,7 @@ class MainWindow(QMainWindow):
         self.proxy = JobFilter()
         self.proxy.setSourceModel(self.model)
         self.form: NewJobDialog | None = None
+        self.form_dialog: GenerateDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
         self._build()
 
@@ -163,6 +166,7 @@ class MainWindow(QMainWindow):
             ("retry", "Retry", None, self._on_retry),
             ("clone", "Clone…", None, self._on_clone),
             ("more", "Train more…", None, self._on_more),
+            ("generate", "Generate…", None, self._on_generate),
             ("rename", "Rename…", QKeySequence(Qt.Key.Key_F2), self._on_rename),
             ("delete", "Delete…", QKeySequence.StandardKey.Delete, self._on_delete),
             ("settings", "Settings…", None, self._on_settings),
@@ -245,12 +249,16 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def on_submitted(self, job_id: str) -> None:
-        if self.form is not None:
-            self.form.accept()
+        for dialog in (self.form, self.form_dialog):
+            if dialog is not None and dialog.isVisible():
+                dialog.accept()
         self.statusBar().showMessage(f"Job {job_id[:8]} queued.", 10_000)
 
     @Slot(str)
     def on_submit_failed(self, message: str) -> None:
+        if self.form_dialog is not None and self.form_dialog.isVisible():
+            self.form_dialog.show_error(message)
+            return
         if self.form is not None and self.form.isVisible():
             self.form.show_error(message)
         else:
@@ -295,6 +303,8 @@ class MainWindow(QMainWindow):
         self.actions_by_name["retry"].setEnabled(retryable)
         resumable = job is not None and job.status in TERMINAL and job.epoch >= 1
         self.actions_by_name["more"].setEnabled(resumable)
+        trained = resumable and job is not None and job.kind == "train"
+        self.actions_by_name["generate"].setEnabled(trained)
         for name in ("clone", "rename", "delete"):
             self.actions_by_name[name].setEnabled(job is not None)
 
@@ -358,6 +368,20 @@ class MainWindow(QMainWindow):
         )
         if ok:
             self.more_requested.emit(job.id, epochs)
+
+    @Slot()
+    def _on_generate(self) -> None:
+        job = self.selected_job()
+        if job is not None:
+            self.open_generate(job)
+
+    def open_generate(self, job: JobView) -> GenerateDialog:
+        """Open the Generate dialog for a trained job."""
+        dialog = GenerateDialog(job, self)
+        dialog.submit_requested.connect(self.generate_requested)
+        self.form_dialog = dialog
+        dialog.show()
+        return dialog
 
     @Slot()
     def _on_rename(self) -> None:

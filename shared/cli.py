@@ -15,6 +15,7 @@ from shared import display
 from shared.client import Client
 from shared.errors import ConfigError, GenqueueError
 from shared.events import LOG_TYPES, TERMINAL
+from shared.generation import GenerateSpec
 from shared.settings import Settings
 from shared.spec import MODEL_KINDS, TrainSpec
 from shared.workers import list_workers
@@ -220,6 +221,56 @@ def submit_train(
     spec = TrainSpec.from_json(fields)
     job_id = Client(settings).submit(spec, check_dataset=not dataset_on_worker)
     click.echo(job_id)
+
+
+@submit.command("generate")
+@click.argument("source")
+@click.option(
+    "--mode",
+    type=click.Choice(["samples", "interpolate", "reconstruct", "classes"]),
+    default="samples",
+    show_default=True,
+)
+@click.option("--count", type=int, help="Samples to draw (samples mode).")
+@click.option(
+    "--seed", type=int, help="Seed of the noise; image k is the same for a seed."
+)
+@click.option("--seed-b", type=int, help="Interpolation end seed (default seed + 1).")
+@click.option("--steps", type=int, help="Images in an interpolation strip.")
+@click.option(
+    "--method", type=click.Choice(["linear", "slerp"]), help="Interpolation path."
+)
+@click.option("--indices", help="Dataset images to reconstruct, e.g. 0,1,2,3.")
+@click.option("--name", help="A label for the job.")
+@connection_options
+@click.pass_obj
+def submit_generate(
+    group: dict[str, Any],
+    home: str | None,
+    broker_url: str | None,
+    source: str,
+    indices: str | None,
+    **values: Any,
+) -> None:
+    """Draw images from a finished training job's model."""
+    settings = load_settings(group, home, broker_url)
+    client = Client(settings)
+    fields = {k: v for k, v in values.items() if v is not None}
+    if indices is not None:
+        fields["indices"] = _parse_indices(indices)
+    source_id = client.store.get_job(source).id
+    spec = GenerateSpec.from_json({"source": source_id, **fields})
+    click.echo(client.submit_generate(spec))
+
+
+def _parse_indices(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not a list of numbers; give them like 0,1,2,3.",
+            param_hint="--indices",
+        ) from None
 
 
 @submit.command("more")

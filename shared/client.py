@@ -26,9 +26,16 @@ from shared.events import (
     lease_key,
     stream_key,
 )
+from shared.generation import GenerateSpec
 from shared.history import HistoryStore, JobView
 from shared.ingest import Ingestor
-from shared.queue import TRAIN_TASK, broker_url, connect_redis, make_celery
+from shared.queue import (
+    GENERATE_TASK,
+    TRAIN_TASK,
+    broker_url,
+    connect_redis,
+    make_celery,
+)
 from shared.settings import Settings, redact
 from shared.spec import TrainSpec
 
@@ -66,11 +73,27 @@ class Client:
             spec = spec.model_copy(
                 update={"dataset": detect_dataset(spec.dataset).canonical()}
             )
+        return self._record_and_send(spec, TRAIN_TASK)
+
+    def submit_generate(self, spec: GenerateSpec) -> str:
+        """Record a generation job from a finished training job, then queue it."""
+        source = self.store.get_job(spec.source)
+        if source.kind != "train" or source.epoch < 1:
+            raise SpecError(
+                f"Job {source.id[:8]} is not a training job that finished an epoch "
+                "(it has no model to draw from); pick a trained job."
+            )
+        return self._record_and_send(spec, GENERATE_TASK, source)
+
+    def _record_and_send(
+        self, spec: TrainSpec | GenerateSpec, task: str, source: JobView | None = None
+    ) -> str:
+        """Write the job to the history, then queue it; undo the row if that fails."""
         self.redis  # noqa: B018 - fail before anything is written if Redis is down
         job_id = str(uuid.uuid4())
-        self.store.add_job(job_id, spec.to_json())
+        self.store.add_job(job_id, spec.to_json(), source=source)
         try:
-            self._send(job_id, spec)
+            self._send(job_id, spec, task)
         except Exception as exc:
             self.store.delete_job(job_id)
             url = redact(broker_url(self.settings))
@@ -80,11 +103,11 @@ class Client:
         logger.info("job %s queued", job_id)
         return job_id
 
-    def _send(self, job_id: str, spec: TrainSpec) -> None:
+    def _send(self, job_id: str, spec: TrainSpec | GenerateSpec, task: str) -> None:
         app = make_celery(self.settings)
         try:
             app.send_task(
-                TRAIN_TASK, args=[job_id, spec.to_json()], task_id=job_id, retry=False
+                task, args=[job_id, spec.to_json()], task_id=job_id, retry=False
             )
         finally:
             app.close()
@@ -108,8 +131,10 @@ class Client:
 
     def retry(self, ref: str) -> str:
         """Submit the job's spec again as a new job; return the new id."""
-        spec = TrainSpec.from_json(self.store.get_job(ref).spec)
-        return self.submit(spec, check_dataset=False)
+        job = self.store.get_job(ref)
+        if job.kind == "generate":
+            return self.submit_generate(GenerateSpec.from_json(job.spec))
+        return self.submit(TrainSpec.from_json(job.spec), check_dataset=False)
 
     def train_more(self, ref: str, epochs: int) -> str:
         """Submit a job that continues this one's last checkpoint for more epochs."""

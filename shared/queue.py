@@ -14,6 +14,7 @@ from shared.errors import BrokerError
 from shared.settings import Settings, redact
 
 TRAIN_TASK = "genqueue.train"
+GENERATE_TASK = "genqueue.generate"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

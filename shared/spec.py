@@ -6,7 +6,7 @@ trains, so a message put on the queue by hand is held to the same rules.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
@@ -75,6 +75,12 @@ def _limit(name: str, **extra: Any) -> Any:
     return Field(ge=low, le=high, **extra)
 
 
+SpecT = TypeVar("SpecT", bound=BaseModel)
+
+# Job ids are lower-case UUIDs; a spec that names one is held to that form.
+JOB_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
 class TrainSpec(BaseModel):
     """Everything a worker needs to run one training job."""
 
@@ -117,7 +123,7 @@ class TrainSpec(BaseModel):
     )
     resume_from: str | None = Field(
         default=None,
-        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        pattern=JOB_ID_PATTERN,
         description="the id of a training job to continue from its last checkpoint",
     )
     max_images: int | None = _limit(
@@ -167,7 +173,7 @@ class TrainSpec(BaseModel):
         return parse_spec(cls, data)
 
 
-def parse_spec(cls: type[TrainSpec], data: Any) -> TrainSpec:
+def parse_spec(cls: type[SpecT], data: Any) -> SpecT:
     if not isinstance(data, dict):
         raise SpecError(f"A job spec must be a JSON object, got {type(data).__name__}.")
     data = _coerce_numbers(cls, data)
@@ -177,7 +183,7 @@ def parse_spec(cls: type[TrainSpec], data: Any) -> TrainSpec:
         raise SpecError(describe_errors(exc)) from None
 
 
-def _coerce_numbers(cls: type[TrainSpec], data: dict[str, Any]) -> dict[str, Any]:
+def _coerce_numbers(cls: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
     """Accept 1 where a float is wanted; strict mode would refuse the int."""
     float_fields = {n for n, f in cls.model_fields.items() if f.annotation is float}
     return {
@@ -209,7 +215,11 @@ def _describe(err: Any) -> str:
         return f"Unknown field {field!r}; remove it."
     if err["type"] == "missing":
         return f"{field} is required."
-    if field in LIMITS and err["type"] in {"greater_than_equal", "less_than_equal"}:
+    bounds = {"greater_than_equal": "at least", "less_than_equal": "at most"}
+    if err["type"] in bounds and field not in LIMITS:
+        limit = format_limit(next(iter(err["ctx"].values())))
+        return f"{field} must be {bounds[err['type']]} {limit}, got {value!r}."
+    if err["type"] in bounds:
         low, high = LIMITS[field]
         span = f"{format_limit(low)} and {format_limit(high)}"
         return f"{field} must be between {span}, got {value!r}."

@@ -9,7 +9,7 @@ from celery import Celery
 from celery.exceptions import Reject
 from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 
-from shared.queue import TRAIN_TASK, connect_redis, make_celery
+from shared.queue import GENERATE_TASK, TRAIN_TASK, connect_redis, make_celery
 from shared.settings import Settings
 from worker import jobs
 from worker.presence import Presence
@@ -31,6 +31,15 @@ def create_app(settings: Settings) -> Celery:
             return jobs.run_training_job(job_id, spec, settings, client, worker)
         except jobs.JobInterrupted:
             raise Reject("worker shutting down", requeue=True) from None
+        finally:
+            presence.current_job = ""
+
+    @app.task(name=GENERATE_TASK, bind=True)
+    def generate(task: Any, job_id: str, spec: Any) -> str:
+        worker = task.request.hostname or "worker"
+        presence.current_job = job_id
+        try:
+            return jobs.run_generation_job(job_id, spec, settings, client, worker)
         finally:
             presence.current_job = ""
 

@@ -1,10 +1,8 @@
-"""Run one training job: claim it, train it, report every step, end in a true state.
+"""Run one job: claim it, train or generate, report every step, end in a true state.
 
-This is what the Celery task calls; it knows the reporter and the training loop but
-nothing of Celery itself, so tests run it directly against a real Redis.
-
-Does not resume an interrupted run yet: a job handed back to the queue starts again
-from its first epoch.
+This is what the Celery tasks call; it knows the reporter, the training loop and the
+generator but nothing of Celery itself, so tests run it directly against a real Redis.
+A training job handed back to the queue resumes from its last checkpoint.
 """
 
 from __future__ import annotations
@@ -14,6 +12,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +20,12 @@ import redis
 import torch
 
 from shared.errors import GenqueueError
+from shared.generation import GenerateSpec
 from shared.settings import Settings
 from shared.spec import TrainSpec
 from worker.checkpoints import checkpoint_to_resume
 from worker.datasets import ImageSet, load_images
+from worker.generation import generate
 from worker.quality import QualityMeter
 from worker.reporter import Reporter
 from worker.training.loop import RunInfo, train
@@ -126,10 +127,32 @@ def _png_size(png: bytes) -> tuple[int, int]:
     return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
+Work = Callable[[str, Any, Settings, Reporter, str], str]
+
+
 def run_training_job(
     job_id: str, raw_spec: Any, settings: Settings, client: redis.Redis, worker: str
 ) -> str:
-    """Run the job to an end state and return it; raise JobInterrupted on shutdown."""
+    """Train the job to an end state and return it; raise JobInterrupted on shutdown."""
+    return run_job(_train, job_id, raw_spec, settings, client, worker)
+
+
+def run_generation_job(
+    job_id: str, raw_spec: Any, settings: Settings, client: redis.Redis, worker: str
+) -> str:
+    """Draw the images a generation job asks for; return its end state."""
+    return run_job(_generate, job_id, raw_spec, settings, client, worker)
+
+
+def run_job(
+    work: Work,
+    job_id: str,
+    raw_spec: Any,
+    settings: Settings,
+    client: redis.Redis,
+    worker: str,
+) -> str:
+    """Claim the job, run `work`, and report how it ended, whatever happens."""
     if not _is_uuid(job_id):
         # The id names the output folder and the Redis keys; refuse anything else.
         logger.error("dropping a message with a malformed job id %r", job_id)
@@ -140,7 +163,7 @@ def run_training_job(
         logger.warning("dropping a delivery of job %s: %s", job_id, refusal)
         return "dropped"
     try:
-        return _train(job_id, raw_spec, settings, reporter, worker)
+        return work(job_id, raw_spec, settings, reporter, worker)
     except JobInterrupted:
         reporter.finish(
             "interrupted",
@@ -194,3 +217,22 @@ def _train(
     )
     logger.info("job %s %s after %d steps", job_id, status, result.steps)
     return status
+
+
+def _generate(
+    job_id: str, raw_spec: Any, settings: Settings, reporter: Reporter, worker: str
+) -> str:
+    device, device_text = pick_device()
+    spec = GenerateSpec.from_json(raw_spec)
+    running = {"device": device_text, "worker": worker, "start_step": 0}
+    reporter.emit("state", {"status": "running", **running})
+    output_dir = settings.artifact_dir / job_id
+    result = generate(spec, settings.artifact_dir / spec.source, output_dir, device)
+    for name, png in result.grids.items():
+        width, height = _png_size(png)
+        payload = {"epoch": 0, "name": name, "width": width, "height": height}
+        reporter.emit("image", payload, png=png)
+    text = f"Wrote {len(result.files)} images to {output_dir}."
+    reporter.emit("log", {"level": "info", "message": text})
+    reporter.finish("succeeded", {"outputs": str(output_dir)})
+    return "succeeded"

@@ -32,7 +32,7 @@ from shared.history.models import (
 logger = logging.getLogger(__name__)
 
 START = "0-0"
-IMAGE_NAMES = frozenset({"samples", "reconstructions"})
+IMAGE_NAMES = frozenset({"samples", "reconstructions", "interpolation", "classes"})
 FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 PROGRESS_FIELDS = ("epoch", "epochs", "step", "steps_per_epoch", "images_per_second")
 

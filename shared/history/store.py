@@ -97,16 +97,21 @@ class HistoryStore:
         spec: dict[str, Any],
         *,
         submitted_at: datetime | None = None,
+        source: JobView | None = None,
     ) -> None:
-        """Record a newly submitted job as queued."""
+        """Record a newly submitted job as queued.
+
+        A generation job's spec names no model or dataset; its row takes them from
+        the training job it draws from, given as ``source``.
+        """
         when = submitted_at or datetime.now(UTC)
         job = Job(
             id=job_id,
             name=spec.get("name", ""),
             kind=spec.get("kind", "train"),
-            model=spec["model"],
-            dataset=spec["dataset"],
-            epochs=spec["epochs"],
+            model=source.model if source else spec["model"],
+            dataset=source.dataset if source else spec["dataset"],
+            epochs=spec.get("epochs", 0),
             spec=dict(spec),
             status="queued",
             submitted_at=when,
