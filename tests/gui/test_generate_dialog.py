@@ -23,7 +23,12 @@ def test_interpolation_refuses_one_step_and_emits_the_spec(qtbot) -> None:
 
     spec = emitted.args[0]
     assert isinstance(spec, GenerateSpec)
-    assert (spec.source, spec.mode, spec.steps, spec.seed_b) == (source.id, "interpolate", 5, 1)
+    assert (spec.source, spec.mode, spec.steps, spec.seed_b) == (
+        source.id,
+        "interpolate",
+        5,
+        1,
+    )
 
 
 def test_a_mode_shows_only_its_fields(qtbot) -> None:
@@ -33,6 +38,8 @@ def test_a_mode_shows_only_its_fields(qtbot) -> None:
 
     dialog._mode.setCurrentIndex(dialog._mode.findData("reconstruct"))
 
-    assert dialog._edits["indices"].isVisible() and not dialog._edits["count"].isVisible()
+    assert (
+        dialog._edits["indices"].isVisible() and not dialog._edits["count"].isVisible()
+    )
     dialog._edits["indices"].setText("0, x")
     assert "Whole numbers only" in dialog._error.text()

@@ -139,7 +139,9 @@ def test_samples_are_written_as_numbered_pngs_inside_output_dir_only(
     names = [p.name for p in result.files]
     assert names == ["sample_0000.png", "sample_0001.png", "sample_0002.png"]
     assert {p.parent for p in result.files} == {(tmp_path / "out").resolve()}
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == names
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == ["generate.json", *names, "samples.png"]
+    assert json.loads((tmp_path / "out" / "generate.json").read_text())["count"] == 3
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
     assert {Image.open(p).size for p in result.files} == {(8, 8)}
 
