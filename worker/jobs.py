@@ -37,6 +37,10 @@ logger = logging.getLogger(__name__)
 shutdown_requested = threading.Event()
 
 
+# Below this many nats of KL per latent dimension, z carries next to nothing.
+COLLAPSE_NATS = 0.01
+
+
 class JobInterrupted(Exception):
     """The worker is shutting down; the job should be handed back to the queue."""
 
@@ -90,6 +94,9 @@ class StreamCallbacks:
         self, epoch: int, means: dict[str, float], images: dict[str, bytes]
     ) -> None:
         self.reporter.emit("epoch", {"epoch": epoch, "means": means})
+        warning = collapse_warning(means, self.spec.latent_dim)
+        if warning is not None:
+            self.reporter.emit("log", {"level": "warning", "message": warning})
         for name, png in images.items():
             width, height = _png_size(png)
             payload = {"epoch": epoch, "name": name, "width": width, "height": height}
@@ -113,6 +120,24 @@ def quality_meter(
     text = f"Quality each epoch: {meter.label}; real vs real scores {meter.floor:.3g}."
     reporter.emit("log", {"level": "info", "message": text})
     return meter
+
+
+def collapse_warning(means: dict[str, float], latent_dim: int) -> str | None:
+    """A warning when a VAE's posterior has collapsed onto its prior, else None.
+
+    With KL near zero per latent dimension the decoder ignores z and every sample
+    looks alike (Bowman et al. 2016 call it posterior collapse).
+    """
+    if "kl" not in means:
+        return None
+    per_dimension = means["kl"] / latent_dim
+    if per_dimension >= COLLAPSE_NATS:
+        return None
+    return (
+        f"Posterior collapse: the KL term is {per_dimension:.4f} nats per latent "
+        "dimension, so the decoder is ignoring z; lower kl_weight or latent_dim, "
+        "or train longer."
+    )
 
 
 def _is_uuid(text: object) -> bool:
