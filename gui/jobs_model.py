@@ -76,7 +76,7 @@ class Row:
             job.model,
             _dataset_label(job.dataset),
             job.status,
-            f"{progress:.0%}  e{job.epoch}/{job.epochs}",
+            _progress_text(job, progress),
             format_losses(job.latest),
             job.worker or "",
             submitted,
@@ -85,6 +85,13 @@ class Row:
         seconds = duration.total_seconds() if duration else -1.0
         keys = (*texts[:6], progress, texts[7], texts[8], job.submitted_at, seconds)
         return cls(job, texts, keys, progress)
+
+
+def _progress_text(job: JobView, progress: float) -> str:
+    # A generation job has no epochs to count.
+    if not job.epochs:
+        return f"{progress:.0%}"
+    return f"{progress:.0%}  e{job.epoch}/{job.epochs}"
 
 
 def _tooltip(job: JobView, column: int) -> str | None:

@@ -119,7 +119,7 @@ class MainWindow(QMainWindow):
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        widths = (72, 130, 44, 48, 150, 82, 110, 210, 90, 118, 64)
+        widths = (72, 130, 70, 70, 150, 82, 110, 210, 90, 118, 64)
         for column, width in enumerate(widths):
             header.resizeSection(column, width)
         header.setStretchLastSection(True)

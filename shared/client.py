@@ -91,6 +91,9 @@ class Client:
         """Write the job to the history, then queue it; undo the row if that fails."""
         self.redis  # noqa: B018 - fail before anything is written if Redis is down
         job_id = str(uuid.uuid4())
+        if source is not None and isinstance(spec, GenerateSpec) and not spec.name:
+            label = f"{spec.mode} from {source.name or source.id[:8]}"
+            spec = spec.model_copy(update={"name": label})
         self.store.add_job(job_id, spec.to_json(), source=source)
         try:
             self._send(job_id, spec, task)

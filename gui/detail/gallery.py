@@ -242,6 +242,10 @@ class Gallery(QWidget):
             self.slider.setValue(self.slider.maximum())
         self.slider.blockSignals(False)
         self._show_empty(not self._epochs)
+        # A generation job's images are not per epoch: nothing to move through.
+        is_per_epoch = self._epochs != [0]
+        self.slider.setVisible(is_per_epoch)
+        self.epoch_label.setVisible(is_per_epoch)
         self._show_current()
 
     def _ensure_panels(self) -> None:
