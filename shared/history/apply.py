@@ -8,8 +8,6 @@ one; a failure anywhere rolls all of it back, so a batch counts whole or not at 
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from shared.errors import JobNotFound
 from shared.events import Event
+from shared.files import write_atomically
 from shared.history.models import (
     EpochSummary,
     EventRecord,
@@ -208,19 +207,3 @@ class _Applier:
     def _on_error(self, event: Event) -> None:
         if not self.job.error:
             self.job.error = event.payload.get("message")
-
-
-def write_atomically(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file, so no reader sees half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import torch
 
+from shared.files import write_atomically
 from shared.generation import GenerateSpec
 from worker.generation.drawing import draw
-from worker.generation.output import write_atomically, write_pictures
+from worker.generation.output import write_pictures
 from worker.generation.source import load_source
 from worker.images import make_grid_png
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from torch import Tensor
 
+from shared.files import write_atomically
 from worker.images import make_grid_png
 
 
@@ -24,19 +23,3 @@ def write_pictures(output_dir: Path, pictures: dict[str, Tensor]) -> list[Path]:
         png = make_grid_png(image[None], nrow=1, padding=0)
         paths.append(write_atomically(output_dir / name, png))
     return paths
-
-
-def write_atomically(path: Path, data: bytes) -> Path:
-    """Write data to a temporary file beside path, then rename it over path.
-
-    A reader never sees half a PNG, and a crash leaves no file of that name.
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

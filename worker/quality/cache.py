@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from shared.files import write_with
 from worker.quality.network import FEATURE_DIM, FeatureNet
 
 logger = logging.getLogger(__name__)
@@ -52,12 +50,12 @@ def save_net(cache_dir: Path, key: str, net: FeatureNet, record: FeatureRecord) 
     cache_dir.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     metadata = {"kind": record.kind, "version": str(VERSION)}
-    _write_atomically(
+    write_with(
         cache_dir / f"{key}.safetensors",
         lambda tmp: save_file(tensors, tmp, metadata=metadata),
     )
     text = json.dumps(asdict(record), indent=2, ensure_ascii=False) + "\n"
-    _write_atomically(cache_dir / f"{key}.json", lambda tmp: Path(tmp).write_text(text))
+    write_with(cache_dir / f"{key}.json", lambda tmp: Path(tmp).write_text(text))
 
 
 def load_net(
@@ -86,14 +84,3 @@ def _read_record(path: Path) -> FeatureRecord:
     shape = document.pop("image_shape")
     image_shape = (int(shape[0]), int(shape[1]), int(shape[2]))
     return FeatureRecord(image_shape=image_shape, **document)
-
-
-def _write_atomically(path: Path, write: Callable[[str], object]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
