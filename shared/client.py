@@ -26,7 +26,7 @@ from shared.events import (
     lease_key,
     stream_key,
 )
-from shared.generation import GenerateSpec
+from shared.generation import GenerateSpec, check_mode_fits
 from shared.history import HistoryStore, JobView
 from shared.ingest import Ingestor
 from shared.queue import (
@@ -77,12 +77,13 @@ class Client:
 
     def submit_generate(self, spec: GenerateSpec) -> str:
         """Record a generation job from a finished training job, then queue it."""
-        source = self.store.get_job(spec.source)
-        if source.kind != "train" or source.epoch < 1:
+        source = self._finished_training_job(spec.source, "draw from")
+        if not self.store.epoch_means(source.id):
             raise SpecError(
-                f"Job {source.id[:8]} is not a training job that finished an epoch "
-                "(it has no model to draw from); pick a trained job."
+                f"Job {source.id[:8]} finished no epoch, so it has no model to draw "
+                "from; pick a trained job."
             )
+        check_mode_fits(spec, source.model)
         return self._record_and_send(spec, GENERATE_TASK, source)
 
     def _record_and_send(
@@ -141,16 +142,36 @@ class Client:
 
     def train_more(self, ref: str, epochs: int) -> str:
         """Submit a job that continues this one's last checkpoint for more epochs."""
-        job = self.store.get_job(ref)
-        if job.epoch < 1:
+        job = self._finished_training_job(ref, "continue")
+        if epochs < 1:
+            raise SpecError(
+                f"--epochs counts the epochs to add: at least 1, got {epochs}."
+            )
+        # The checkpoint is at the last epoch that ended, not the one in progress.
+        done = max((epoch for epoch, _ in self.store.epoch_means(job.id)), default=0)
+        if done < 1:
             raise SpecError(
                 f"Job {job.id[:8]} finished no epoch, so it left no checkpoint to "
-                "continue; retry it instead."
+                "continue; submit it again instead."
             )
-        label = job.name or job.id[:8]
-        fields = {"epochs": job.epoch + epochs, "resume_from": job.id}
-        spec = TrainSpec.from_json({**job.spec, **fields, "name": f"{label} +{epochs}"})
+        fields = {"epochs": done + epochs, "resume_from": job.id}
+        name = f"{job.name or job.id[:8]} +{epochs}"
+        spec = TrainSpec.from_json({**job.spec, **fields, "name": name})
         return self.submit(spec, check_dataset=False)
+
+    def _finished_training_job(self, ref: str, verb: str) -> JobView:
+        """The training job ``ref``, refused when it is of another kind or not done."""
+        job = self.store.get_job(ref)
+        if job.kind != "train":
+            raise SpecError(
+                f"Job {job.id[:8]} is a {job.kind} job; only a training job's model "
+                f"can {verb}."
+            )
+        if job.status not in TERMINAL:
+            raise SpecError(
+                f"Job {job.id[:8]} is still {job.status}; {verb} it once it has ended."
+            )
+        return job
 
     def delete(self, ref: str) -> None:
         """Cancel the job if it may still run, then forget it and its local images."""

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.errors import SpecError
 from shared.spec import JOB_ID_PATTERN, parse_spec
 
 GenerateMode = Literal["samples", "interpolate", "reconstruct", "classes"]
@@ -58,3 +59,21 @@ class GenerateSpec(BaseModel):
     def from_json(cls, data: Any) -> GenerateSpec:
         """Validate untrusted data (a queue message, a form) into a spec."""
         return parse_spec(cls, data)
+
+
+VAES = frozenset({"vae", "conv_vae", "cvae"})
+CONDITIONAL = frozenset({"cgan", "cvae"})
+
+
+def check_mode_fits(spec: GenerateSpec, model: str) -> None:
+    """Refuse, before queueing, a mode the source's kind of model cannot do."""
+    if spec.mode == "reconstruct" and model not in VAES:
+        raise SpecError(
+            f"reconstruct needs a VAE, and job {spec.source[:8]} trained a {model}; "
+            "choose mode samples or interpolate."
+        )
+    if spec.mode == "classes" and model not in CONDITIONAL:
+        raise SpecError(
+            f"classes needs a conditional model (cgan or cvae), and job "
+            f"{spec.source[:8]} trained a {model}; choose mode samples."
+        )

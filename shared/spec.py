@@ -42,6 +42,7 @@ DEFAULT_LR = {
 # Conv stacks halve the side with stride-2 layers down to a small base grid, which
 # only these sides reach exactly.
 CONV_MODELS = frozenset({"conv_vae", "dcgan", "wgan_gp"})
+DIGITS_SIDE = 8
 CONV_IMAGE_SIZES = (28, 32, 64)
 CONV_SIZES_TEXT = "28, 32 or 64"
 # These draw one row of samples per class and train on (image, label) pairs.
@@ -156,6 +157,9 @@ class TrainSpec(BaseModel):
     @model_validator(mode="after")
     def _conv_image_size(self) -> TrainSpec:
         size = self.image_size
+        # digits is the one dataset whose own size (8) is known without reading it.
+        if size is None and self.dataset.lower() == "digits":
+            size = DIGITS_SIDE
         if self.model not in CONV_MODELS or size is None or size in CONV_IMAGE_SIZES:
             return self
         raise PydanticCustomError(

@@ -237,4 +237,23 @@ def test_submit_more_refuses_a_job_that_finished_no_epoch(
     result = genqueue(e2e_settings, "submit", "more", failed, "--epochs", "2")
 
     assert result.returncode == 2
-    assert "finished no epoch" in result.stderr and "retry it instead" in result.stderr
+    assert "finished no epoch" in result.stderr and "submit it again" in result.stderr
+    zero = genqueue(e2e_settings, "submit", "more", failed, "--epochs", "0")
+    assert zero.returncode == 2 and "at least 1, got 0" in zero.stderr
+
+
+def test_submit_more_waits_for_a_running_job_to_end(
+    e2e_settings: Settings, e2e_client: Client
+) -> None:
+    running = submit_vae(e2e_settings, "--epochs", "200", "--batch-size", "16")
+    deadline = time.monotonic() + 60
+    while e2e_client.store.get_job(running).status != "running":
+        assert time.monotonic() < deadline
+        e2e_client.ingestor.poll(block_ms=200)
+
+    result = genqueue(e2e_settings, "submit", "more", running, "--epochs", "1")
+    generate = genqueue(e2e_settings, "submit", "generate", running)
+
+    assert result.returncode == 2 and "is still running" in result.stderr
+    assert generate.returncode == 2 and "is still running" in generate.stderr
+    assert genqueue(e2e_settings, "cancel", running).returncode == 0

@@ -81,15 +81,22 @@ def test_an_interpolation_is_one_strip_of_the_asked_steps(
         assert strip.size == (7 * 8 + 8 * 2, 8 + 2 * 2)  # seven 8x8 digits in a row
 
 
-def test_reconstructing_with_a_gan_fails_with_the_reason(
+def test_a_mode_the_model_cannot_do_is_refused_before_queueing(
     e2e_settings: Settings, trained: dict[str, str]
 ) -> None:
-    shown = generate(
-        e2e_settings, trained["gan"], "--mode", "reconstruct", "--indices", "0,1"
+    gan = genqueue(
+        e2e_settings, "submit", "generate", trained["gan"], "--mode", "reconstruct"
+    )
+    vae = genqueue(
+        e2e_settings, "submit", "generate", trained["vae"], "--mode", "classes"
     )
 
-    assert shown["status"] == "failed"
-    assert "reconstruct needs a VAE" in shown["error"]
+    assert gan.returncode == vae.returncode == 2
+    assert (
+        "reconstruct needs a VAE, and job" in gan.stderr
+        and "trained a gan" in gan.stderr
+    )
+    assert "classes needs a conditional model" in vae.stderr
 
 
 def test_generating_from_a_job_without_a_model_is_refused(
