@@ -164,15 +164,17 @@ def show_job(details: dict[str, Any], offline: str | None) -> None:
         ("finished", "finished_at"),
     ):
         console.print(f"  {label:<10} {details.get(key) or '-'}")
-    console.print(
-        f"  {'progress':<10} {details['progress']:.0%} (epoch {details['epoch']}/{details['epochs']}, step {details['step']})"
-    )
+    is_training = details["kind"] == "train"
+    where = f" (epoch {details['epoch']}/{details['epochs']}, step {details['step']})"
+    progress = f"{details['progress']:.0%}" + (where if is_training else "")
+    console.print(f"  {'progress':<10} {progress}")
     if details.get("error"):
         console.print(f"  [red]{'error':<10} {details['error']}[/]")
     spec = {k: v for k, v in details["spec"].items() if v is not None and k != "kind"}
     console.print("  spec       " + " ".join(f"{k}={v}" for k, v in spec.items()))
     _epoch_table(console, details["epoch_losses"])
-    console.print(f"  {'model':<10} {details.get('outputs') or '-'} (on the worker)")
+    label = "model" if is_training else "outputs"
+    console.print(f"  {label:<10} {details.get('outputs') or '-'} (on the worker)")
     console.print(
         f"  {'samples':<10} {details.get('samples_dir') or '-'} ({len(details['images'])} images)"
     )
