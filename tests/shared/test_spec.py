@@ -99,7 +99,7 @@ def test_a_long_bad_value_is_shortened_in_the_message() -> None:
 def test_each_model_defaults_to_its_published_learning_rate(
     model: str, lr: float
 ) -> None:
-    assert TrainSpec.from_json({"model": model, "dataset": "digits"}).lr == lr
+    assert TrainSpec.from_json({"model": model, "dataset": "/data/faces"}).lr == lr
 
 
 def test_every_model_kind_has_a_description_and_a_learning_rate() -> None:
@@ -110,7 +110,7 @@ def test_every_model_kind_has_a_description_and_a_learning_rate() -> None:
 
 
 def test_kl_weight_and_critic_steps_default_to_the_papers_values() -> None:
-    spec = TrainSpec.from_json({"model": "wgan_gp", "dataset": "digits"})
+    spec = TrainSpec.from_json({"model": "wgan_gp", "dataset": "/data/faces"})
 
     assert (spec.kl_weight, spec.critic_steps) == (1.0, 5)
 
@@ -154,10 +154,18 @@ def test_conv_models_accept_their_sizes_and_the_datasets_own(
     model: str, size: int | None
 ) -> None:
     spec = TrainSpec.from_json(
-        {"model": model, "dataset": "digits", "image_size": size}
+        {"model": model, "dataset": "/data/faces", "image_size": size}
     )
 
     assert spec.image_size == size
+
+
+@pytest.mark.parametrize("model", ["dcgan", "wgan_gp", "conv_vae"])
+def test_conv_models_refuse_digits_own_8_pixels_before_queueing(model: str) -> None:
+    with pytest.raises(
+        SpecError, match=f"{model} needs image_size 28, 32 or 64, got 8"
+    ):
+        TrainSpec.from_json({"model": model, "dataset": "digits"})
 
 
 @pytest.mark.parametrize("model", ["vae", "gan", "cgan", "cvae"])

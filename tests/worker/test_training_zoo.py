@@ -144,7 +144,9 @@ def test_conditional_models_refuse_an_unlabelled_folder_naming_it(
 
 
 def test_conv_model_refuses_the_datasets_own_8_pixel_digits(tmp_path: Path) -> None:
-    spec = tiny_spec("dcgan", dataset="digits", max_images=32)
+    # The spec refuses digits by name; the worker's own check covers any 8-pixel
+    # set, so build the spec without that check, as an 8x8 .npz file would pass it.
+    spec = tiny_spec("dcgan", max_images=32).model_copy(update={"dataset": "digits"})
 
     with pytest.raises(JobFailed) as info:
         train(spec, load_images(spec), CPU, Recorder(), tmp_path)
