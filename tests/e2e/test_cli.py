@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -37,6 +38,24 @@ def genqueue_json(settings: Settings, *args: str) -> object:
     result = genqueue(settings, *args, "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+def submit_failing(settings: Settings, tmp_path: Path, model: str) -> str:
+    """Queue a job on an empty folder; the worker fails it for want of images."""
+    empty = tmp_path / "empty"
+    empty.mkdir(exist_ok=True)
+    result = genqueue(
+        settings,
+        "submit",
+        "train",
+        "--model",
+        model,
+        "--dataset",
+        str(empty),
+        "--dataset-on-worker",
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
 
 
 def submit_vae(settings: Settings, *extra: str) -> str:
@@ -92,23 +111,11 @@ def test_show_prints_losses_per_epoch_and_outputs(
 def test_wait_exits_nonzero_for_a_failed_job(
     e2e_settings: Settings, e2e_client: Client, tmp_path
 ) -> None:
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    result = genqueue(
-        e2e_settings,
-        "submit",
-        "train",
-        "--model",
-        "gan",
-        "--dataset",
-        str(empty),
-        "--dataset-on-worker",
-    )
-    job_id = result.stdout.strip()
+    job_id = submit_failing(e2e_settings, tmp_path, "gan")
 
     waited = genqueue(e2e_settings, "wait", job_id)
     assert waited.returncode == 1
-    assert str(empty) in waited.stderr
+    assert str(tmp_path / "empty") in waited.stderr
 
 
 @pytest.mark.parametrize(
@@ -220,18 +227,7 @@ def test_submit_more_continues_a_job_from_its_checkpoint(
 def test_submit_more_refuses_a_job_that_finished_no_epoch(
     e2e_settings: Settings, tmp_path
 ) -> None:
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    failed = genqueue(
-        e2e_settings,
-        "submit",
-        "train",
-        "--model",
-        "vae",
-        "--dataset",
-        str(empty),
-        "--dataset-on-worker",
-    ).stdout.strip()
+    failed = submit_failing(e2e_settings, tmp_path, "vae")
     genqueue(e2e_settings, "wait", failed)
 
     result = genqueue(e2e_settings, "submit", "more", failed, "--epochs", "2")

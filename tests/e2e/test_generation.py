@@ -9,7 +9,7 @@ from PIL import Image
 
 from shared.client import Client
 from shared.settings import Settings
-from tests.e2e.test_cli import genqueue, genqueue_json
+from tests.e2e.test_cli import genqueue, genqueue_json, submit_failing
 
 pytestmark = pytest.mark.e2e
 
@@ -102,18 +102,7 @@ def test_a_mode_the_model_cannot_do_is_refused_before_queueing(
 def test_generating_from_a_job_without_a_model_is_refused(
     e2e_settings: Settings, tmp_path
 ) -> None:
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    failed = genqueue(
-        e2e_settings,
-        "submit",
-        "train",
-        "--model",
-        "gan",
-        "--dataset",
-        str(empty),
-        "--dataset-on-worker",
-    ).stdout.strip()
+    failed = submit_failing(e2e_settings, tmp_path, "gan")
     genqueue(e2e_settings, "wait", failed)
 
     result = genqueue(e2e_settings, "submit", "generate", failed)

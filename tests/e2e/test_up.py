@@ -24,6 +24,14 @@ def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
 
+def submit_digits_vae(home: Path, epochs: int) -> str:
+    """Submit a small VAE on digits through the command line; return its id."""
+    command = ["submit", "train", "--model", "vae", "--dataset", "digits"]
+    result = run(home, *command, "--epochs", str(epochs))
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
 def start_up(home: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "GENQUEUE_HOME": str(home)}
     env.pop("GENQUEUE_BROKER_URL", None)
@@ -46,17 +54,7 @@ def test_up_trains_a_job_and_ctrl_c_stops_everything_it_started(tmp_path: Path) 
     children = psutil.Process(up.pid).children(recursive=True)
     assert {"redis-server", "python"} <= {_kind(c) for c in children}
 
-    job_id = run(
-        home,
-        "submit",
-        "train",
-        "--model",
-        "vae",
-        "--dataset",
-        "digits",
-        "--epochs",
-        "2",
-    ).stdout.strip()
+    job_id = submit_digits_vae(home, epochs=2)
     assert run(home, "wait", job_id).returncode == 0
 
     up.send_signal(signal.SIGINT)
@@ -155,17 +153,7 @@ def test_up_starts_its_redis_again_when_it_dies(tmp_path: Path) -> None:
         while not revived.is_running():
             assert time.monotonic() < deadline, "Redis was not started again"
             time.sleep(0.2)
-        job_id = run(
-            home,
-            "submit",
-            "train",
-            "--model",
-            "vae",
-            "--dataset",
-            "digits",
-            "--epochs",
-            "1",
-        ).stdout.strip()
+        job_id = submit_digits_vae(home, epochs=1)
         assert run(home, "wait", job_id).returncode == 0
     finally:
         up.send_signal(signal.SIGINT)
