@@ -5,6 +5,7 @@ The client only sends tasks by name, so it never imports the worker or torch.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import redis
@@ -12,6 +13,9 @@ from celery import Celery
 
 from shared.errors import BrokerError
 from shared.settings import Settings, redact
+from shared.tls import BrokerAddress, describe_tls_failure, parse_broker_url
+
+logger = logging.getLogger(__name__)
 
 TRAIN_TASK = "genqueue.train"
 GENERATE_TASK = "genqueue.generate"
@@ -19,8 +23,12 @@ GENERATE_TASK = "genqueue.generate"
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Settings for long GPU jobs: JSON only, late acks, one job at a time."""
+    address = parse_broker_url(broker_url(settings))
     return {
-        "broker_url": broker_url(settings),
+        "broker_url": address.url,
+        # Given even when empty: kombu skips certificate checks for a rediss:// URL
+        # without TLS options.
+        "broker_use_ssl": address.tls or False,
         # JSON only: a pickle message could run code on the worker.
         "task_serializer": "json",
         "accept_content": ["json"],
@@ -62,11 +70,19 @@ def make_celery(settings: Settings) -> Celery:
 def connect_redis(settings: Settings, *, timeout: float = 5.0) -> redis.Redis:
     """A Redis client for events, checked with a ping so failures say where and why."""
     url = broker_url(settings)
+    address = parse_broker_url(url)
+    if address.tls is not None and not address.is_verified:
+        logger.warning(
+            "TLS to %s without certificate checks (ssl_cert_reqs=none): anyone on "
+            "the path can pose as the broker and read its password",
+            redact(address.url),
+        )
     client = redis.Redis.from_url(
-        url,
+        address.url,
         socket_connect_timeout=timeout,
         socket_timeout=timeout + 5,
         health_check_interval=15,
+        **(address.tls or {}),
     )
     try:
         client.ping()
@@ -75,8 +91,15 @@ def connect_redis(settings: Settings, *, timeout: float = 5.0) -> redis.Redis:
             f"Redis at {redact(url)} refused the password; check the broker URL."
         ) from None
     except redis.RedisError as exc:
-        raise BrokerError(
-            f"Cannot reach Redis at {redact(url)} ({exc}); start it with `genqueue up` "
-            "or set GENQUEUE_BROKER_URL."
-        ) from None
+        raise BrokerError(_unreachable(address, exc)) from None
     return client
+
+
+def _unreachable(address: BrokerAddress, exc: redis.RedisError) -> str:
+    tls_problem = describe_tls_failure(address, exc)
+    if tls_problem is not None:
+        return tls_problem
+    return (
+        f"Cannot reach Redis at {redact(address.url)} ({exc}); start it with "
+        "`genqueue up` or set GENQUEUE_BROKER_URL."
+    )
