@@ -44,6 +44,9 @@ TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 # means the worker is gone.
 LEASE_SECONDS = 30
 HEARTBEAT_SECONDS = 2
+# Every job a worker is running has an entry here (job id -> its task, spec and
+# queue), so another worker can put a job whose worker vanished back on the queue.
+CLAIMS_KEY = "genqueue:claims"
 # Streams of finished jobs stay this long, so a client that was away can catch up.
 STREAM_RETENTION_SECONDS = 30 * 24 * 3600
 
@@ -62,6 +65,11 @@ def cancel_key(job_id: str) -> str:
 
 def done_key(job_id: str) -> str:
     return f"genqueue:done:{job_id}"
+
+
+def losses_key(job_id: str) -> str:
+    """How many of the job's runs ended with their worker gone."""
+    return f"genqueue:losses:{job_id}"
 
 
 def worker_key(hostname: str) -> str:

@@ -80,7 +80,8 @@ class Ingestor:
             if self.store.get_job(job.id).status == "running":
                 reason = (
                     f"Worker {job.worker or '?'} stopped renewing its lease at step "
-                    f"{job.step}; the job runs again if its message is delivered again."
+                    f"{job.step}; the next worker to look resumes the job from its "
+                    "last checkpoint."
                 )
                 self.store.mark_interrupted(job.id, reason)
                 logger.warning("job %s interrupted: %s", job.id, reason)

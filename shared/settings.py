@@ -2,7 +2,7 @@
 
 Precedence, highest first: command-line flags, environment variables
 (GENQUEUE_HOME, GENQUEUE_BROKER_URL, GENQUEUE_ARTIFACT_DIR, GENQUEUE_QUEUE,
-GENQUEUE_VISIBILITY_TIMEOUT), the TOML file ``<home>/config.toml`` (or the file in
+GENQUEUE_VISIBILITY_TIMEOUT, GENQUEUE_LEASE_SECONDS, GENQUEUE_MAX_ATTEMPTS), the TOML file ``<home>/config.toml`` (or the file in
 GENQUEUE_CONFIG), then defaults. With no broker configured anywhere, genqueue uses the
 embedded Redis that ``genqueue up`` runs under the home directory.
 """
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import platformdirs
 
 from shared.errors import ConfigError
+from shared.events import LEASE_SECONDS
 from shared.files import write_private
 
 DEFAULT_QUEUE = "gpu"
@@ -28,12 +29,20 @@ BROKER_SCHEMES = ("redis", "rediss", "unix")
 # Redis hands an unacknowledged job to another worker after this long, so it must be
 # longer than the longest training run.
 DEFAULT_VISIBILITY_TIMEOUT = 7 * 24 * 3600
+# A job whose worker vanished this many times (killed for memory, say) is failed
+# rather than handed to yet another worker.
+DEFAULT_MAX_ATTEMPTS = 3
+# A worker renews its lease every HEARTBEAT_SECONDS; a lease shorter than a few beats
+# would expire under a merely busy worker.
+MIN_LEASE_SECONDS = 5
 
 _ENV = {
     "broker_url": "GENQUEUE_BROKER_URL",
     "artifact_dir": "GENQUEUE_ARTIFACT_DIR",
     "queue": "GENQUEUE_QUEUE",
     "visibility_timeout": "GENQUEUE_VISIBILITY_TIMEOUT",
+    "lease_seconds": "GENQUEUE_LEASE_SECONDS",
+    "max_attempts": "GENQUEUE_MAX_ATTEMPTS",
 }
 
 
@@ -46,6 +55,10 @@ class Settings:
     artifact_dir: Path
     queue: str = DEFAULT_QUEUE
     visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT
+    # How long a running job's lease lives without renewal: the time it takes to
+    # notice that its worker is gone.
+    lease_seconds: int = LEASE_SECONDS
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
 
     @property
     def db_path(self) -> Path:
@@ -104,6 +117,12 @@ class Settings:
             visibility_timeout=_positive_int(
                 "visibility_timeout",
                 pick("visibility_timeout", DEFAULT_VISIBILITY_TIMEOUT),
+            ),
+            lease_seconds=_positive_int(
+                "lease_seconds", pick("lease_seconds", LEASE_SECONDS), MIN_LEASE_SECONDS
+            ),
+            max_attempts=_positive_int(
+                "max_attempts", pick("max_attempts", DEFAULT_MAX_ATTEMPTS), unit="runs"
             ),
         )
 
@@ -165,14 +184,17 @@ def _read_config(path: Path) -> dict[str, Any]:
     return data
 
 
-def _positive_int(name: str, value: Any) -> int:
+def _positive_int(
+    name: str, value: Any, minimum: int = 1, unit: str = "seconds"
+) -> int:
     try:
         number = int(value)
     except (TypeError, ValueError):
         number = 0
-    if number <= 0:
+    if number < minimum:
         raise ConfigError(
-            f"{name} must be a positive number of seconds, got {value!r}."
+            f"{name} must be a whole number of {unit}, at least {minimum}; "
+            f"got {value!r}."
         )
     return number
 

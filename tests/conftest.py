@@ -51,6 +51,9 @@ class WorkerProcess:
             "GENQUEUE_HOME": str(settings.home),
             "GENQUEUE_QUEUE": settings.queue,
             "GENQUEUE_ARTIFACT_DIR": str(settings.artifact_dir),
+            "GENQUEUE_VISIBILITY_TIMEOUT": str(settings.visibility_timeout),
+            "GENQUEUE_LEASE_SECONDS": str(settings.lease_seconds),
+            "GENQUEUE_MAX_ATTEMPTS": str(settings.max_attempts),
             "PYTHONUNBUFFERED": "1",
         }
         self.log_path = log_path

@@ -13,6 +13,7 @@ from shared.queue import GENERATE_TASK, TRAIN_TASK, connect_redis, make_celery
 from shared.settings import Settings
 from worker import jobs
 from worker.presence import Presence
+from worker.recovery import Recovery
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +22,13 @@ def create_app(settings: Settings) -> Celery:
     """A Celery app whose one task trains a job from its JSON spec."""
     app = make_celery(settings)
     client = connect_redis(settings)
-    presence = Presence(client, settings.queue, jobs.pick_device()[1])
+
+    def send(task: str, job_id: str, spec: Any, queue: str) -> None:
+        app.send_task(task, args=[job_id, spec], task_id=job_id, queue=queue)
+
+    recovery = Recovery(client, send, settings.max_attempts)
+    device = jobs.pick_device()[1]
+    presence = Presence(client, settings.queue, device, chores=[recovery.sweep])
 
     @app.task(name=TRAIN_TASK, bind=True)
     def train(task: Any, job_id: str, spec: Any) -> str:

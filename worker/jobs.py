@@ -21,6 +21,7 @@ import torch
 
 from shared.errors import GenqueueError
 from shared.generation import GenerateSpec
+from shared.queue import GENERATE_TASK, TRAIN_TASK
 from shared.settings import Settings
 from shared.spec import TrainSpec
 from worker.checkpoints import checkpoint_to_resume
@@ -43,6 +44,10 @@ COLLAPSE_NATS = 0.01
 
 class JobInterrupted(Exception):
     """The worker is shutting down; the job should be handed back to the queue."""
+
+
+class RunLost(Exception):
+    """This run's lease lapsed and another worker has the job now."""
 
 
 def pick_device() -> tuple[torch.device, str]:
@@ -103,7 +108,9 @@ class StreamCallbacks:
             self.reporter.emit("image", payload, png=png)
 
     def should_stop(self) -> bool:
-        return self.reporter.is_cancelled() or shutdown_requested.is_set()
+        reporter = self.reporter
+        lost = reporter.is_lost()
+        return reporter.is_cancelled() or lost or shutdown_requested.is_set()
 
 
 def quality_meter(
@@ -159,18 +166,19 @@ def run_training_job(
     job_id: str, raw_spec: Any, settings: Settings, client: redis.Redis, worker: str
 ) -> str:
     """Train the job to an end state and return it; raise JobInterrupted on shutdown."""
-    return run_job(_train, job_id, raw_spec, settings, client, worker)
+    return run_job(_train, TRAIN_TASK, job_id, raw_spec, settings, client, worker)
 
 
 def run_generation_job(
     job_id: str, raw_spec: Any, settings: Settings, client: redis.Redis, worker: str
 ) -> str:
     """Draw the images a generation job asks for; return its end state."""
-    return run_job(_generate, job_id, raw_spec, settings, client, worker)
+    return run_job(_generate, GENERATE_TASK, job_id, raw_spec, settings, client, worker)
 
 
 def run_job(
     work: Work,
+    task: str,
     job_id: str,
     raw_spec: Any,
     settings: Settings,
@@ -182,8 +190,16 @@ def run_job(
         # The id names the output folder and the Redis keys; refuse anything else.
         logger.error("dropping a message with a malformed job id %r", job_id)
         return "dropped"
-    reporter = Reporter(client, job_id, holder=f"{worker} {threading.get_native_id()}")
-    refusal = reporter.acquire()
+    holder = f"{worker} {threading.get_native_id()}"
+    reporter = Reporter(client, job_id, holder, settings.lease_seconds)
+    # What another worker needs to send the job again should this one vanish.
+    claim = {
+        "task": task,
+        "spec": raw_spec,
+        "queue": settings.queue,
+        "max_attempts": settings.max_attempts,
+    }
+    refusal = reporter.acquire(claim)
     if refusal is not None:
         logger.warning("dropping a delivery of job %s: %s", job_id, refusal)
         return "dropped"
@@ -195,6 +211,10 @@ def run_job(
             {"error": "The worker shut down; the job went back to the queue."},
         )
         raise
+    except RunLost:
+        reporter.finish("interrupted", {})  # sends nothing; stops the reporter
+        logger.warning("job %s: run given up after its lease lapsed", job_id)
+        return "lost"
     except GenqueueError as exc:
         logger.info("job %s failed: %s", job_id, exc)
         reporter.finish("failed", {"error": str(exc)})
@@ -233,6 +253,8 @@ def _train(
     quality = quality_meter(data, settings, reporter)
     callbacks = StreamCallbacks(reporter, spec)
     result = train(spec, data, device, callbacks, output_dir, resume, quality)
+    if result.stopped and reporter.is_lost():
+        raise RunLost
     if result.stopped and shutdown_requested.is_set() and not reporter.is_cancelled():
         raise JobInterrupted
     status = "cancelled" if result.stopped else "succeeded"

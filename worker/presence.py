@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Sequence
 
 import redis
 
@@ -23,10 +24,18 @@ PRESENCE_SECONDS = 15
 class Presence:
     """One worker's entry in the list of workers online."""
 
-    def __init__(self, client: redis.Redis, queue: str, device: str) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        queue: str,
+        device: str,
+        chores: Sequence[Callable[[], object]] = (),
+    ) -> None:
         self.client = client
         self.queue = queue
         self.device = device
+        # Work every worker does on each beat, such as recovering lost jobs.
+        self.chores = chores
         self.hostname = ""
         self.current_job = ""
         self._stop = threading.Event()
@@ -48,6 +57,12 @@ class Presence:
     def _run(self) -> None:
         while True:
             self._announce()
+            for chore in self.chores:
+                try:
+                    chore()
+                except Exception:
+                    # One bad chore must not silence the worker's heartbeat.
+                    logger.exception("worker chore %r failed", chore)
             if self._stop.wait(HEARTBEAT_SECONDS):
                 return
 

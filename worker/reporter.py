@@ -5,10 +5,17 @@ a few times a second in one pipeline, renews the job's lease and reads its
 cancellation flag. Per-step losses are gathered into one ``metrics`` event per send,
 so a chart gets a few updates a second however fast the steps are. If Redis is
 unreachable the buffer is kept and sent once it is back.
+
+While the job runs it also has a claim in Redis: its task, spec and queue, which
+another worker uses to put it back on the queue if this one vanishes (see
+worker/recovery.py). A run that finds its lease taken or expired has been given up
+for lost, so it stops and sends nothing more: the job is already on its way to
+another worker.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -17,6 +24,7 @@ from typing import Any
 import redis
 
 from shared.events import (
+    CLAIMS_KEY,
     HEARTBEAT_SECONDS,
     LEASE_SECONDS,
     STREAM_RETENTION_SECONDS,
@@ -31,42 +39,77 @@ logger = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.25
 
+# Renew the lease only while the job is still this run's. A lease that lapsed while
+# the claim is still ours (a stall longer than the lease, say) is taken again; once
+# another worker has taken the claim to requeue the job, the run is lost.
+_RENEW = """
+local holder = redis.call('get', KEYS[1])
+if holder == ARGV[1] then
+    return redis.call('expire', KEYS[1], ARGV[2])
+end
+if holder then
+    return 0
+end
+local claim = redis.call('hget', KEYS[2], ARGV[3])
+if claim and cjson.decode(claim)['holder'] == ARGV[1] then
+    redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2])
+    return 1
+end
+return 0
+"""
+
 
 class Reporter:
     """The worker's side of one job's event stream, lease and cancel flag."""
 
-    def __init__(self, client: redis.Redis, job_id: str, holder: str) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        job_id: str,
+        holder: str,
+        lease_seconds: int = LEASE_SECONDS,
+    ) -> None:
         self.client = client
         self.job_id = job_id
         self.holder = holder
+        self.lease_seconds = lease_seconds
+        self._renew = client.register_script(_RENEW)
         self._events: list[Event] = []
         self._rows: list[dict[str, Any]] = []
         self._progress: dict[str, Any] | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._cancelled = threading.Event()
+        self._lost = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"reporter-{job_id[:8]}", daemon=True
         )
 
     # -- claiming the job ---------------------------------------------------------
 
-    def acquire(self) -> str | None:
-        """Take the job's lease; return why not when the job is not ours to run."""
+    def acquire(self, claim: dict[str, Any]) -> str | None:
+        """Take the job's lease and record its claim; return why not when the job
+        is not ours to run."""
         if self.client.exists(done_key(self.job_id)):
             return "it has already finished"
         if self.client.exists(cancel_key(self.job_id)):
             return "it was cancelled"
         if not self.client.set(
-            lease_key(self.job_id), self.holder, nx=True, ex=LEASE_SECONDS
+            lease_key(self.job_id), self.holder, nx=True, ex=self.lease_seconds
         ):
             holder: Any = self.client.get(lease_key(self.job_id))
             return f"{(holder or b'?').decode()} holds its lease"
+        record = {**claim, "holder": self.holder, "since": time.time()}
+        self.client.hset(CLAIMS_KEY, self.job_id, json.dumps(record))
         self._thread.start()
         return None
 
     def is_cancelled(self) -> bool:
         return self._cancelled.is_set()
+
+    def is_lost(self) -> bool:
+        """Whether this run's lease lapsed, so the job was handed to another worker."""
+        return self._lost.is_set()
 
     # -- what the training loop calls ---------------------------------------------
 
@@ -88,11 +131,19 @@ class Reporter:
     def finish(
         self, status: str, payload: dict[str, Any], timeout: float = 60.0
     ) -> None:
-        """Send the final state and everything before it, then let the lease go."""
+        """Send the final state and everything before it, then let the lease go.
+
+        A run that lost its lease sends nothing: the job's next run reports for it.
+        """
         self.emit("state", {"status": status, **payload})
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
+        if self.is_lost():
+            logger.warning(
+                "job %s: lease lost, so its %r end is not reported", self.job_id, status
+            )
+            return
         deadline = time.monotonic() + timeout
         while not self._flush() and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -104,6 +155,7 @@ class Reporter:
             if status in {"succeeded", "failed", "cancelled"}:
                 pipe.set(done_key(self.job_id), status, ex=STREAM_RETENTION_SECONDS)
             pipe.expire(stream_key(self.job_id), STREAM_RETENTION_SECONDS)
+            pipe.hdel(CLAIMS_KEY, self.job_id)
             pipe.delete(lease_key(self.job_id))
             pipe.execute()
         except redis.RedisError:
@@ -116,7 +168,7 @@ class Reporter:
 
     def _run(self) -> None:
         last_beat = 0.0
-        while not self._stop.wait(FLUSH_SECONDS):
+        while not self._stop.wait(FLUSH_SECONDS) and not self.is_lost():
             self._flush()
             if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
                 last_beat = time.monotonic() if self._heartbeat() else last_beat
@@ -134,7 +186,7 @@ class Reporter:
         with self._lock:
             self._take_rows()
             batch, self._events = self._events, []
-        if not batch:
+        if not batch or self.is_lost():
             return True
         try:
             # One MULTI/EXEC, so a dropped connection never leaves half a batch sent.
@@ -153,13 +205,19 @@ class Reporter:
 
     def _heartbeat(self) -> bool:
         try:
-            pipe = self.client.pipeline()
-            pipe.set(lease_key(self.job_id), self.holder, xx=True, ex=LEASE_SECONDS)
-            pipe.exists(cancel_key(self.job_id))
-            _, cancelled = pipe.execute()
+            keys = [lease_key(self.job_id), CLAIMS_KEY]
+            args: list[str | int] = [self.holder, self.lease_seconds, self.job_id]
+            renewed = self._renew(keys=keys, args=args)
+            cancelled = self.client.exists(cancel_key(self.job_id))
         except redis.RedisError as exc:
             logger.warning("cannot renew the lease of job %s: %s", self.job_id, exc)
             return False
+        if not renewed:
+            logger.error(
+                "job %s: lease lapsed, so another worker may run it; stopping this run",
+                self.job_id,
+            )
+            self._lost.set()
         if cancelled:
             self._cancelled.set()
         return True

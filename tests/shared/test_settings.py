@@ -51,9 +51,26 @@ def test_broken_config_file_names_the_file(tmp_path: Path) -> None:
 def test_visibility_timeout_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(
         ConfigError,
-        match="visibility_timeout must be a positive number of seconds, got '-1'",
+        match="visibility_timeout must be a whole number of seconds, at least 1; got '-1'",
     ):
         Settings.load(home=tmp_path, environ={"GENQUEUE_VISIBILITY_TIMEOUT": "-1"})
+
+
+def test_a_lease_too_short_for_the_heartbeat_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="lease_seconds .* at least 5; got '2'"):
+        Settings.load(home=tmp_path, environ={"GENQUEUE_LEASE_SECONDS": "2"})
+
+
+def test_attempts_come_from_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("max_attempts = 5\nlease_seconds = 12\n")
+
+    settings = Settings.load(home=tmp_path, environ={})
+
+    assert (settings.max_attempts, settings.lease_seconds) == (5, 12)
+    with pytest.raises(
+        ConfigError, match="max_attempts must be a whole number of runs"
+    ):
+        Settings.load(home=tmp_path, environ={"GENQUEUE_MAX_ATTEMPTS": "0"})
 
 
 def test_redact_hides_the_password_only() -> None:

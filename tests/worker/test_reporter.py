@@ -12,6 +12,8 @@ from shared.events import Event, cancel_key, done_key, lease_key, stream_key
 from shared.redis_server import EmbeddedRedis
 from worker.reporter import Reporter
 
+CLAIM = {"task": "genqueue.train", "spec": {}, "queue": "q", "max_attempts": 3}
+
 
 @pytest.fixture
 def client(redis_server: EmbeddedRedis) -> redis.Redis:
@@ -25,7 +27,7 @@ def read_events(client: redis.Redis, job_id: str) -> list[Event]:
 def test_steps_are_batched_into_few_ordered_events(client: redis.Redis) -> None:
     job_id = str(uuid.uuid4())
     reporter = Reporter(client, job_id, "test")
-    assert reporter.acquire() is None
+    assert reporter.acquire(CLAIM) is None
 
     reporter.emit("state", {"status": "running"})
     for step in range(1, 1001):
@@ -50,7 +52,7 @@ def test_steps_are_batched_into_few_ordered_events(client: redis.Redis) -> None:
 def test_finish_releases_the_lease_and_marks_the_job_done(client: redis.Redis) -> None:
     job_id = str(uuid.uuid4())
     reporter = Reporter(client, job_id, "test")
-    reporter.acquire()
+    reporter.acquire(CLAIM)
     assert client.get(lease_key(job_id)) == b"test"
 
     reporter.finish("failed", {"error": "boom"})
@@ -65,17 +67,17 @@ def test_a_second_delivery_is_refused_while_the_lease_is_held(
 ) -> None:
     job_id = str(uuid.uuid4())
     first = Reporter(client, job_id, "first")
-    assert first.acquire() is None
+    assert first.acquire(CLAIM) is None
 
-    assert Reporter(client, job_id, "second").acquire() == "first holds its lease"
+    assert Reporter(client, job_id, "second").acquire(CLAIM) == "first holds its lease"
     first.finish("succeeded", {})
-    assert Reporter(client, job_id, "third").acquire() == "it has already finished"
+    assert Reporter(client, job_id, "third").acquire(CLAIM) == "it has already finished"
 
 
 def test_cancellation_is_seen_within_seconds(client: redis.Redis) -> None:
     job_id = str(uuid.uuid4())
     reporter = Reporter(client, job_id, "test")
-    reporter.acquire()
+    reporter.acquire(CLAIM)
 
     client.set(cancel_key(job_id), "1")
     deadline = time.monotonic() + 5
@@ -90,5 +92,5 @@ def test_a_cancelled_job_is_never_started(client: redis.Redis) -> None:
     job_id = str(uuid.uuid4())
     client.set(cancel_key(job_id), "1")
 
-    assert Reporter(client, job_id, "test").acquire() == "it was cancelled"
+    assert Reporter(client, job_id, "test").acquire(CLAIM) == "it was cancelled"
     assert not client.exists(lease_key(job_id))
