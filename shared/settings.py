@@ -23,6 +23,7 @@ import platformdirs
 from shared.errors import ConfigError
 from shared.events import LEASE_SECONDS
 from shared.files import write_private
+from shared.tls import parse_broker_url
 
 DEFAULT_QUEUE = "gpu"
 BROKER_SCHEMES = ("redis", "rediss", "unix")
@@ -144,6 +145,9 @@ def check_broker_url(url: Any) -> str | None:
     """The URL if it names a Redis server, else a ConfigError that says the form."""
     if url is None or url == "":
         return None
+    if isinstance(url, str):
+        # Also the port and a rediss:// URL's TLS options, so they fail at start-up.
+        parse_broker_url(url, check_files=False)
     if not isinstance(url, str) or urlsplit(url).scheme not in BROKER_SCHEMES:
         shown = redact(url) if isinstance(url, str) else repr(url)
         raise ConfigError(
@@ -201,11 +205,16 @@ def _positive_int(
 
 def redact(url: str) -> str:
     """The URL with its password replaced, for logs and screens."""
-    parts = urlsplit(url)
-    if not parts.password:
+    try:
+        parts = urlsplit(url)
+        password, port = parts.password, parts.port
+    except ValueError:
+        # Where a password would sit in a URL that does not parse cannot be told.
+        return f"{url.partition(':')[0]}://(a URL that does not parse)"
+    if not password:
         return url
     user = parts.username or ""
     host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    if port:
+        host = f"{host}:{port}"
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))

@@ -57,9 +57,20 @@ class BrokerAddress:
         return f"the CA file {ca}" if ca else "the system's trusted CAs"
 
 
-def parse_broker_url(url: str) -> BrokerAddress:
-    """Split ``url`` into its address and TLS arguments; ConfigError if they are bad."""
-    parts = urlsplit(url)
+def parse_broker_url(url: str, *, check_files: bool = True) -> BrokerAddress:
+    """Split ``url`` into its address and TLS arguments; ConfigError if they are bad.
+
+    With ``check_files`` off, the PEM files the options name need not exist yet.
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number
+    except ValueError as exc:
+        # The URL is not shown: where its password sits cannot be told.
+        raise ConfigError(
+            f"The broker URL does not parse ({exc}); use "
+            "redis://:PASSWORD@HOST:PORT/0, or rediss://... for TLS."
+        ) from None
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     plain = urlunsplit(parts._replace(query=""))
     unknown = sorted(set(query) - set(OPTIONS))
@@ -72,14 +83,13 @@ def parse_broker_url(url: str) -> BrokerAddress:
         if query:
             raise ConfigError(
                 f"The broker URL sets {sorted(query)}, which only a TLS connection "
-                "uses; start it with rediss:// instead of "
-                f"{parts.scheme}://."
+                f"uses; start it with rediss:// instead of {parts.scheme}://."
             )
         return BrokerAddress(plain, None)
-    return BrokerAddress(plain, _tls_arguments(query))
+    return BrokerAddress(plain, _tls_arguments(query, check_files))
 
 
-def _tls_arguments(query: dict[str, str]) -> dict[str, Any]:
+def _tls_arguments(query: dict[str, str], check_files: bool) -> dict[str, Any]:
     reqs = query.get("ssl_cert_reqs", "required").lower().removeprefix("cert_")
     if reqs not in CERT_REQS:
         raise ConfigError(
@@ -91,7 +101,8 @@ def _tls_arguments(query: dict[str, str]) -> dict[str, Any]:
     arguments["ssl_check_hostname"] = reqs != "none" and _flag(query)
     for name in FILE_OPTIONS:
         if name in query:
-            arguments[name] = _existing_file(name, query[name])
+            path = query[name]
+            arguments[name] = _existing_file(name, path) if check_files else path
     return arguments
 
 
