@@ -120,6 +120,12 @@ def up(
     type=click.Path(file_okay=False),
     help="Where trained models go [env GENQUEUE_ARTIFACT_DIR].",
 )
+@click.option(
+    "--artifact-url",
+    help="Share models and checkpoints with other workers at this fsspec URL, "
+    "such as s3://BUCKET/PREFIX [env GENQUEUE_ARTIFACT_URL, which keeps any "
+    "key out of `ps`].",
+)
 @click.option("--loglevel", default="info", show_default=True)
 @connection_options
 @click.pass_obj
@@ -130,6 +136,7 @@ def worker(
     queue: str | None,
     name: str,
     artifact_dir: str | None,
+    artifact_url: str | None,
     loglevel: str,
 ) -> None:
     """Serve training jobs from the broker, one at a time, on this machine's GPU or CPU."""
@@ -141,6 +148,7 @@ def worker(
         broker_url,
         queue=queue,
         artifact_dir=artifact_dir,
+        artifact_url=artifact_url,
     )
     run_worker(settings, name=name, loglevel=loglevel)
 

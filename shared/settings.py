@@ -5,6 +5,9 @@ Precedence, highest first: command-line flags, environment variables
 GENQUEUE_VISIBILITY_TIMEOUT, GENQUEUE_LEASE_SECONDS, GENQUEUE_MAX_ATTEMPTS), the TOML file ``<home>/config.toml`` (or the file in
 GENQUEUE_CONFIG), then defaults. With no broker configured anywhere, genqueue uses the
 embedded Redis that ``genqueue up`` runs under the home directory.
+
+GENQUEUE_ARTIFACT_URL (``artifact_url``) names a location, any fsspec URL, where
+workers share finished models and checkpoints (see worker/storage.py).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ MIN_LEASE_SECONDS = 5
 _ENV = {
     "broker_url": "GENQUEUE_BROKER_URL",
     "artifact_dir": "GENQUEUE_ARTIFACT_DIR",
+    "artifact_url": "GENQUEUE_ARTIFACT_URL",
     "queue": "GENQUEUE_QUEUE",
     "visibility_timeout": "GENQUEUE_VISIBILITY_TIMEOUT",
     "lease_seconds": "GENQUEUE_LEASE_SECONDS",
@@ -54,6 +58,9 @@ class Settings:
     home: Path
     broker_url: str | None
     artifact_dir: Path
+    # Where workers share finished models and checkpoints (an fsspec URL); None
+    # keeps them in artifact_dir on each worker alone.
+    artifact_url: str | None = None
     queue: str = DEFAULT_QUEUE
     visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT
     # How long a running job's lease lives without renewal: the time it takes to
@@ -111,9 +118,10 @@ class Settings:
         return cls(
             home=home_path,
             broker_url=check_broker_url(pick("broker_url", None)),
-            artifact_dir=Path(
+            artifact_dir=_artifact_folder(
                 pick("artifact_dir", home_path / "artifacts")
-            ).expanduser(),
+            ),
+            artifact_url=check_artifact_url(pick("artifact_url", None)),
             queue=str(pick("queue", DEFAULT_QUEUE)),
             visibility_timeout=_positive_int(
                 "visibility_timeout",
@@ -157,6 +165,41 @@ def check_broker_url(url: Any) -> str | None:
     return url
 
 
+def check_artifact_url(url: Any) -> str | None:
+    """The URL if fsspec can open it on this machine, else a ConfigError saying why.
+
+    A plain path is taken as a folder, such as a shared disk mounted here.
+    """
+    if url is None or url == "":
+        return None
+    if not isinstance(url, str):
+        raise ConfigError(f"artifact_url must be a URL in quotes, got {url!r}.")
+    # Imported here: every command loads settings, few set a location.
+    import fsspec
+
+    protocol = fsspec.utils.get_protocol(url)
+    try:
+        fsspec.get_filesystem_class(protocol)
+    except ValueError:
+        raise ConfigError(
+            f"The artifact URL {redact(url)!r} has the protocol {protocol!r}, which fsspec does not know; use a path, file:///PATH, s3://BUCKET/PREFIX or another fsspec protocol."
+        ) from None
+    except ImportError as exc:
+        raise ConfigError(
+            f"The artifact URL {redact(url)!r} needs fsspec's {protocol} backend, which is not installed here ({exc}); install it on this machine or set artifact_url (GENQUEUE_ARTIFACT_URL) to another location."
+        ) from None
+    return url
+
+
+def _artifact_folder(value: Any) -> Path:
+    """The worker's local artifact folder; a URL belongs in artifact_url instead."""
+    if "://" in str(value):
+        raise ConfigError(
+            f"artifact_dir is this machine's own folder, but {redact(str(value))!r} is a URL; set it as artifact_url (GENQUEUE_ARTIFACT_URL) so workers share their outputs there."
+        )
+    return Path(value).expanduser()
+
+
 def _usable_home(path: Path) -> Path:
     if path.exists() and not path.is_dir():
         raise ConfigError(
@@ -180,7 +223,7 @@ def _read_config(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"Unknown keys {sorted(unknown)} in {path}; allowed: {sorted(_ENV)}."
         )
-    for key in ("broker_url", "artifact_dir", "queue"):
+    for key in ("broker_url", "artifact_dir", "artifact_url", "queue"):
         if key in data and not isinstance(data[key], str):
             raise ConfigError(
                 f"{key} in {path} must be a quoted string, got {data[key]!r}."
