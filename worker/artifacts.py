@@ -6,6 +6,9 @@ classes, so the generator can be rebuilt without the dataset.
 Both files are written to a temporary name in the same folder and then renamed, so a
 reader never sees half a file. Weights are read with safetensors only, never with a
 pickle-capable loader, because output folders may come from other machines.
+
+With a shared location (worker/storage.py) both files are published there after
+each epoch, and a worker that lacks a job's model fetches them into a local cache.
 """
 
 from __future__ import annotations
@@ -22,11 +25,14 @@ from shared.errors import JobFailed, SpecError
 from shared.files import write_with
 from shared.spec import TrainSpec
 from worker.models import Generative, build_model, generative_part
+from worker.storage import Location
 
 Shape = tuple[int, int, int]
 
 MODEL_FILE = "model.safetensors"
 SPEC_FILE = "spec.json"
+# Models fetched from a shared location, by job id, beside the worker's own jobs.
+MODEL_CACHE = "location-cache"
 # Whatever shape a damaged or foreign spec.json takes, the person gets one message.
 _UNREADABLE_SPEC = (
     OSError,
@@ -65,6 +71,31 @@ def save_model(
     text = json.dumps(document, indent=2) + "\n"
     write_with(output_dir / SPEC_FILE, lambda tmp: Path(tmp).write_text(text))
     return model_path
+
+
+def publish_model(location: Location, job_id: str, output_dir: Path) -> None:
+    """Upload model.safetensors and spec.json from output_dir, each whole."""
+    for name in (MODEL_FILE, SPEC_FILE):
+        location.upload(output_dir / name, job_id, name)
+
+
+def fetch_model(location: Location, job_id: str, artifact_dir: Path) -> Path:
+    """A local folder holding the job's model, fetched from the location if need be.
+
+    The copy goes under ``artifact_dir/location-cache`` and is not fetched again:
+    only a finished job's model is asked for, and it no longer changes.
+    """
+    cache_dir = artifact_dir / MODEL_CACHE / job_id
+    if all((cache_dir / name).is_file() for name in (MODEL_FILE, SPEC_FILE)):
+        return cache_dir
+    for name in (SPEC_FILE, MODEL_FILE):
+        if not location.download(job_id, name, cache_dir / name):
+            raise JobFailed(
+                f"No trained model for job {job_id} at {location.shown(job_id)}: it "
+                "finished no epoch, or ran on a worker without this artifact_url; "
+                "generate on the worker that trained it, or train it again."
+            )
+    return cache_dir
 
 
 def load_generator(

@@ -6,6 +6,10 @@ the fixed sample noise) in a file read back with ``torch.load(weights_only=True)
 which refuses anything but tensors and plain containers. Each is written whole in a
 temporary folder and renamed into place, and a ``latest`` file names the newest, so
 a crash mid-write leaves the previous checkpoint as it was.
+
+With a shared location (worker/storage.py) each checkpoint is also published there,
+its files first and its ``latest`` marker last, and a run that finds a newer one
+there than in its own folder fetches it before resuming.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +29,7 @@ from torch import Tensor
 
 from shared.errors import JobFailed
 from shared.spec import TrainSpec
+from worker.storage import Location
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +38,9 @@ WEIGHTS = "weights.safetensors"
 STATE = "state.pt"
 LATEST = "latest"
 KEEP = 2
+# Only names of this form are read from a location: a marker naming anything else
+# (such as ../../somewhere) is refused.
+FOLDER_NAME = re.compile(r"epoch-(\d{5,})")
 
 
 @dataclass
@@ -92,6 +101,69 @@ def load_checkpoint(output_dir: Path) -> Checkpoint | None:
     return Checkpoint(model=model, **state)
 
 
+def publish_checkpoint(location: Location, job_id: str, output_dir: Path) -> None:
+    """Upload the newest local checkpoint's files, then name it in ``latest``.
+
+    Readers go by ``latest`` alone, so a checkpoint whose upload broke off is never
+    taken up: the marker still names the one before it.
+    """
+    root = output_dir / CHECKPOINTS
+    name = (root / LATEST).read_text().strip()
+    for file in (WEIGHTS, STATE):
+        location.upload(root / name / file, job_id, f"{CHECKPOINTS}/{name}/{file}")
+    location.write_text(job_id, f"{CHECKPOINTS}/{LATEST}", name)
+
+    published = [n for n in location.names(job_id, CHECKPOINTS) if _epoch(n)]
+    for old in sorted(published, key=_epoch)[:-KEEP]:
+        if old != name:
+            location.discard(job_id, f"{CHECKPOINTS}/{old}")
+
+
+def fetch_checkpoint(location: Location, job_id: str, output_dir: Path) -> bool:
+    """Copy the location's latest checkpoint of the job into output_dir.
+
+    Only when it is newer than output_dir's own; returns whether it copied one.
+    """
+    name = (location.read_text(job_id, f"{CHECKPOINTS}/{LATEST}") or "").strip()
+    if not name:
+        return False
+    if not _epoch(name):
+        raise JobFailed(
+            f"The checkpoint marker at {location.shown(job_id, CHECKPOINTS)} names "
+            f"{name!r}, which is not a checkpoint; remove it to train from the start."
+        )
+    root = output_dir / CHECKPOINTS
+    if _epoch(_local_latest(root)) >= _epoch(name):
+        return False
+
+    staging = root / f".{name}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    for file in (WEIGHTS, STATE):
+        if not location.download(
+            job_id, f"{CHECKPOINTS}/{name}/{file}", staging / file
+        ):
+            raise JobFailed(
+                f"{location.shown(job_id, CHECKPOINTS)} names checkpoint {name}, but "
+                f"its {file} is missing; remove the marker to train from the start."
+            )
+    shutil.rmtree(root / name, ignore_errors=True)
+    os.replace(staging, root / name)
+    _write_latest(root, name)
+    logger.info("fetched checkpoint %s from %s", name, location.shown(job_id))
+    return True
+
+
+def _epoch(name: str) -> int:
+    """The epoch a checkpoint folder's name holds; 0 for any other name."""
+    match = FOLDER_NAME.fullmatch(name)
+    return int(match.group(1)) if match else 0
+
+
+def _local_latest(root: Path) -> str:
+    latest = root / LATEST
+    return latest.read_text().strip() if latest.is_file() else ""
+
+
 def _state_of(checkpoint: Checkpoint) -> dict[str, Any]:
     return {
         "epoch": checkpoint.epoch,
@@ -124,20 +196,36 @@ MUST_MATCH = ("model", "latent_dim", "image_size", "channels")
 
 
 def checkpoint_to_resume(
-    spec: TrainSpec, output_dir: Path, artifact_dir: Path
+    spec: TrainSpec,
+    output_dir: Path,
+    artifact_dir: Path,
+    location: Location | None = None,
 ) -> Checkpoint | None:
-    """The job's own latest checkpoint, else that of the job it continues, if any."""
+    """The job's own latest checkpoint, else that of the job it continues, if any.
+
+    output_dir is ``artifact_dir / job id``. With a location, a newer checkpoint
+    there is fetched first, so the run goes on where another worker left it.
+    """
+    if location is not None:
+        fetch_checkpoint(location, output_dir.name, output_dir)
     own = load_checkpoint(output_dir)
     if own is not None:
         return own
     if spec.resume_from is None:
         return None
-    found = load_checkpoint(artifact_dir / spec.resume_from)
+
+    source_dir = artifact_dir / spec.resume_from
+    if location is not None:
+        fetch_checkpoint(location, spec.resume_from, source_dir)
+    found = load_checkpoint(source_dir)
     if found is None:
+        where = f"in {artifact_dir} on this worker"
+        if location is not None:
+            where += f" nor at {location.shown(spec.resume_from)}"
         raise JobFailed(
-            f"Job {spec.resume_from} left no checkpoint in {artifact_dir} on this "
-            "worker; continue it on the worker that trained it, or share the "
-            "artifact folder between workers."
+            f"Job {spec.resume_from} left no checkpoint {where}; continue it on the "
+            "worker that trained it, or set artifact_url so that workers share "
+            "their checkpoints."
         )
     check_continuable(found, spec)
     return found

@@ -14,6 +14,8 @@ import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -24,11 +26,13 @@ from shared.generation import GenerateSpec
 from shared.queue import GENERATE_TASK, TRAIN_TASK
 from shared.settings import Settings
 from shared.spec import TrainSpec
-from worker.checkpoints import checkpoint_to_resume
+from worker.artifacts import fetch_model, publish_model
+from worker.checkpoints import checkpoint_to_resume, publish_checkpoint
 from worker.datasets import ImageSet, load_images
 from worker.generation import generate
 from worker.quality import QualityMeter
 from worker.reporter import Reporter
+from worker.storage import Location
 from worker.training.loop import RunInfo, train
 
 logger = logging.getLogger(__name__)
@@ -71,6 +75,8 @@ class StreamCallbacks:
     info: RunInfo | None = None
     started: float = 0.0
     images_seen: int = 0
+    # Shares the saved epoch before the client hears of it; None keeps it local.
+    publish: Callable[[], None] | None = None
 
     def on_start(self, info: RunInfo) -> None:
         self.info, self.started = info, time.monotonic()
@@ -98,6 +104,8 @@ class StreamCallbacks:
     def on_epoch_end(
         self, epoch: int, means: dict[str, float], images: dict[str, bytes]
     ) -> None:
+        if self.publish is not None:
+            self.publish()
         self.reporter.emit("epoch", {"epoch": epoch, "means": means})
         warning = collapse_warning(means, self.spec.latent_dim)
         if warning is not None:
@@ -234,7 +242,8 @@ def _train(
     device, device_text = pick_device()
     spec = TrainSpec.from_json(raw_spec)
     output_dir = settings.artifact_dir / job_id
-    resume = checkpoint_to_resume(spec, output_dir, settings.artifact_dir)
+    location = Location.from_settings(settings)
+    resume = checkpoint_to_resume(spec, output_dir, settings.artifact_dir, location)
     # A run that resumes says from which step, and the client drops what an
     # earlier, interrupted run of the same job recorded after it.
     start = resume.global_step if resume else 0
@@ -252,15 +261,17 @@ def _train(
         reporter.emit("log", {"level": level, "message": data.report.summary()})
     quality = quality_meter(data, settings, reporter)
     callbacks = StreamCallbacks(reporter, spec)
+    if location is not None:
+        callbacks.publish = partial(_publish, location, job_id, output_dir)
     result = train(spec, data, device, callbacks, output_dir, resume, quality)
     if result.stopped and reporter.is_lost():
         raise RunLost
     if result.stopped and shutdown_requested.is_set() and not reporter.is_cancelled():
         raise JobInterrupted
     status = "cancelled" if result.stopped else "succeeded"
+    outputs = str(output_dir) if location is None else location.shown(job_id)
     reporter.finish(
-        status,
-        {"outputs": str(output_dir), "epochs_completed": result.epochs_completed},
+        status, {"outputs": outputs, "epochs_completed": result.epochs_completed}
     )
     logger.info("job %s %s after %d steps", job_id, status, result.steps)
     return status
@@ -274,7 +285,11 @@ def _generate(
     running = {"device": device_text, "worker": worker, "start_step": 0}
     reporter.emit("state", {"status": "running", **running})
     output_dir = settings.artifact_dir / job_id
-    result = generate(spec, settings.artifact_dir / spec.source, output_dir, device)
+    model_dir = settings.artifact_dir / spec.source
+    location = Location.from_settings(settings)
+    if location is not None:
+        model_dir = fetch_model(location, spec.source, settings.artifact_dir)
+    result = generate(spec, model_dir, output_dir, device)
     for name, png in result.grids.items():
         width, height = _png_size(png)
         payload = {"epoch": 0, "name": name, "width": width, "height": height}
@@ -283,3 +298,9 @@ def _generate(
     reporter.emit("log", {"level": "info", "message": text})
     reporter.finish("succeeded", {"outputs": str(output_dir)})
     return "succeeded"
+
+
+def _publish(location: Location, job_id: str, output_dir: Path) -> None:
+    """Share the newest model and checkpoint; the checkpoint's marker goes last."""
+    publish_model(location, job_id, output_dir)
+    publish_checkpoint(location, job_id, output_dir)

@@ -19,6 +19,9 @@ def run_worker(settings: Settings, *, name: str, loglevel: str) -> None:
     logging.getLogger().setLevel(loglevel.upper())
     app = create_app(settings)
     logger.info("serving queue %s on %s", settings.queue, redact(app.conf.broker_url))
+    if settings.artifact_url is not None:
+        where = redact(settings.artifact_url)
+        logger.info("sharing models and checkpoints at %s", where)
     app.worker_main(
         [
             "worker",
