@@ -79,6 +79,11 @@ def jobs_table(rows: list[JobView], offline: str | None) -> None:
     _offline_note(console, offline)
 
 
+def outputs_place(outputs: str | None) -> str:
+    """Where a job's outputs lie, in words: at a shared location or on its worker."""
+    return "shared location" if outputs and "://" in outputs else "on the worker"
+
+
 def log_lines(events: list[EventView]) -> list[str]:
     """One line per state change, log message or error, with its local time."""
     lines = []
@@ -173,8 +178,8 @@ def show_job(details: dict[str, Any], offline: str | None) -> None:
     spec = {k: v for k, v in details["spec"].items() if v is not None and k != "kind"}
     console.print("  spec       " + " ".join(f"{k}={v}" for k, v in spec.items()))
     _epoch_table(console, details["epoch_losses"])
-    label = "model" if is_training else "outputs"
-    console.print(f"  {label:<10} {details.get('outputs') or '-'} (on the worker)")
+    label, outputs = "model" if is_training else "outputs", details.get("outputs")
+    console.print(f"  {label:<10} {outputs or '-'} ({outputs_place(outputs)})")
     console.print(
         f"  {'samples':<10} {details.get('samples_dir') or '-'} ({len(details['images'])} images)"
     )

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.detail_model import eta_seconds
+from shared.display import outputs_place
 from shared.history import JobView
 
 STATUS_COLOURS = {
@@ -170,7 +171,10 @@ class JobOverview(QScrollArea):
     def _build_outputs(self) -> QGroupBox:
         box = QGroupBox("Outputs")
         form = self._form(box)
-        self._add_field(form, "outputs", "Model (on the worker)")
+        # Titled by where the model lies, which only the job's outputs tell.
+        self.outputs_title = QLabel("Model (on the worker)")
+        self._fields["outputs"] = _selectable()
+        form.addRow(self.outputs_title, self._fields["outputs"])
         self._fields["samples"] = _selectable()
         self.open_button = QPushButton("Open folder")
         self.open_button.clicked.connect(self._on_open_clicked)
@@ -252,6 +256,7 @@ class JobOverview(QScrollArea):
 
     def _show_outputs(self, job: JobView) -> None:
         self._fields["outputs"].setText(job.outputs or "—")
+        self.outputs_title.setText(f"Model ({outputs_place(job.outputs)})")
         self._samples_dir = Path(job.samples_dir) if job.samples_dir else None
         self._fields["samples"].setText(job.samples_dir or "—")
         has_folder = self._samples_dir is not None and self._samples_dir.is_dir()

@@ -68,3 +68,17 @@ def test_an_interrupted_job_shows_its_error(overview) -> None:
 
     assert overview.error_label.isVisible()
     assert "#8b1a1a" in overview.status_label.styleSheet()
+
+
+def test_the_model_row_says_whether_the_model_is_shared_or_on_the_worker(
+    overview,
+) -> None:
+    url = "s3://models/genqueue/3f2b9c1e"
+    overview.show_job(make_job(status="succeeded", outputs=url))
+    shared_title = overview.outputs_title.text()
+
+    overview.show_job(make_job(status="succeeded"))
+
+    assert shared_title == "Model (shared location)"
+    assert overview.outputs_title.text() == "Model (on the worker)"
+    assert overview.field_text("outputs") == "/srv/genqueue/outputs/3f2b9c1e"
