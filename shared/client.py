@@ -16,7 +16,7 @@ from functools import cached_property
 
 import redis
 
-from shared.datasets import detect_dataset
+from shared.datasets import check_worker_reference, detect_dataset
 from shared.errors import BrokerError, SpecError
 from shared.events import (
     STREAM_RETENTION_SECONDS,
@@ -24,7 +24,6 @@ from shared.events import (
     Event,
     cancel_key,
     lease_key,
-    stream_key,
 )
 from shared.generation import GenerateSpec, check_mode_fits
 from shared.history import HistoryStore, JobView
@@ -73,6 +72,8 @@ class Client:
             spec = spec.model_copy(
                 update={"dataset": detect_dataset(spec.dataset).canonical()}
             )
+        # The worker takes only names and absolute paths; say so before queueing.
+        check_worker_reference(spec.dataset)
         return self._record_and_send(spec, TRAIN_TASK)
 
     def submit_generate(self, spec: GenerateSpec) -> str:
@@ -129,7 +130,7 @@ class Client:
             event = Event(
                 "state", {"status": "cancelled", "error": f"Cancelled {when}."}
             )
-            self.redis.xadd(stream_key(job.id), event.to_fields())  # type: ignore[arg-type]
+            self.ingestor.announce(job.id, event)
         self.ingestor.catch_up()
         return self.store.get_job(job.id)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from shared.events import Event, lease_key, stream_key
+from shared.events import Event, cancel_key, lease_key, stream_key
 from shared.history import HistoryStore
 
 logger = logging.getLogger(__name__)
@@ -77,7 +77,16 @@ class Ingestor:
             last = dict(self.store.jobs_to_follow()).get(job.id, "0-0")
             self._read_and_apply({job.id: last}, None)
             changed.add(job.id)
-            if self.store.get_job(job.id).status == "running":
+            if self.store.get_job(job.id).status != "running":
+                continue
+            if self.client.exists(cancel_key(job.id)):
+                # Cancelled as its worker died: no worker will say so, and none
+                # will run it again.
+                text = f"Cancelled; worker {job.worker or '?'} was lost at step {job.step}."
+                self.announce(
+                    job.id, Event("state", {"status": "cancelled", "error": text})
+                )
+            else:
                 reason = (
                     f"Worker {job.worker or '?'} stopped renewing its lease at step "
                     f"{job.step}; the next worker to look resumes the job from its "
@@ -86,3 +95,9 @@ class Ingestor:
                 self.store.mark_interrupted(job.id, reason)
                 logger.warning("job %s interrupted: %s", job.id, reason)
         return changed
+
+    def announce(self, job_id: str, event: Event) -> None:
+        """Put an event on the job's stream for a worker that cannot, and store it."""
+        self.client.xadd(stream_key(job_id), event.to_fields())  # type: ignore[arg-type]
+        last = dict(self.store.jobs_to_follow()).get(job_id, "0-0")
+        self._read_and_apply({job_id: last}, None)

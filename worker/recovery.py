@@ -30,6 +30,7 @@ from shared.events import (
     CLAIMS_KEY,
     STREAM_RETENTION_SECONDS,
     Event,
+    cancel_key,
     done_key,
     lease_key,
     losses_key,
@@ -101,6 +102,12 @@ class Recovery:
         limit = int(claim.get("max_attempts") or self.max_attempts)
         where = f"at step {step}" if step else "before its first step"
         holder = claim.get("holder", "?")
+        if self.client.exists(cancel_key(job_id)):
+            # Cancelled while its worker was dying: nobody else will say it ended.
+            self._end(
+                job_id, "cancelled", f"Cancelled; worker {holder} was lost {where}."
+            )
+            return True
         if losses >= limit:
             error = (
                 f"Worker lost {losses} times, last at step {step} ({holder}); "
@@ -134,7 +141,7 @@ class Recovery:
         event = Event("state", {"status": status, "error": error})
         pipe = self.client.pipeline()
         pipe.xadd(stream_key(job_id), event.to_fields())  # type: ignore[arg-type]
-        if status == "failed":
+        if status != "interrupted":
             pipe.set(done_key(job_id), status, ex=STREAM_RETENTION_SECONDS)
             pipe.expire(stream_key(job_id), STREAM_RETENTION_SECONDS)
         pipe.execute()

@@ -240,3 +240,30 @@ def test_a_job_outliving_the_visibility_timeout_runs_exactly_once(
     assert sum(drops) >= 1, "the message was never delivered a second time"
     models = list(settings.artifact_dir.rglob("model.safetensors"))
     assert [m.parent.name for m in models] == [job_id]  # one set of outputs
+
+
+def test_a_job_cancelled_while_its_only_worker_is_dead_never_runs_again(
+    fast_client: Client, fast_settings: Settings, start_worker
+) -> None:
+    client = fast_client
+    worker = start_worker(fast_settings, "dying@%h")
+    job_id = client.submit(long_vae(epochs=4))
+    wait_until(client, job_id, lambda j: j.step > 5, 90, "reached step 5")
+    worker.process.send_signal(signal.SIGKILL)
+    worker.process.wait()
+
+    client.cancel(job_id)  # its lease still looks alive for a few seconds
+    wait_until(client, job_id, lambda j: j.status == "cancelled", 30, "cancelled")
+    start_worker(fast_settings, "next@%h")
+    follow_up = client.submit(long_vae(epochs=1))
+
+    assert client.wait(follow_up, timeout=120).status == "succeeded"
+    client.ingestor.catch_up()
+    job = client.store.get_job(job_id)
+    assert job.status == "cancelled" and "was lost at step" in job.error
+    starts = [
+        e.payload["worker"]
+        for e in client.store.events(job_id, types=["state"])
+        if e.payload["status"] == "running"
+    ]
+    assert len(starts) == 1 and starts[0].startswith("dying@")

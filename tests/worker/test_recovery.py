@@ -13,6 +13,7 @@ import redis
 from shared.events import (
     CLAIMS_KEY,
     Event,
+    cancel_key,
     done_key,
     lease_key,
     losses_key,
@@ -144,3 +145,19 @@ def test_a_run_that_stalled_past_its_lease_takes_it_back_if_nobody_did(
     record = json.loads(client.hget(CLAIMS_KEY, reporter.job_id))
     assert record["holder"] == "stalled@host 1"
     reporter.finish("succeeded", {})
+
+
+def test_a_job_cancelled_as_its_worker_died_ends_cancelled_and_is_not_sent(
+    client: redis.Redis,
+) -> None:
+    job_id = vanished_run(client, str(uuid.uuid4()), step=8)
+    client.set(cancel_key(job_id), "1")
+    outbox = Outbox()
+
+    assert Recovery(client, outbox, 3).sweep() == [job_id]
+
+    assert outbox.sent == []
+    last = states(client, job_id)[-1]
+    assert last == {"status": "cancelled", "error": last["error"]}
+    assert "lost at step 8" in last["error"]
+    assert client.get(done_key(job_id)) == b"cancelled"
