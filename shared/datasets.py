@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from shared.downloads import CIFAR_FOLDER, named_dataset
+from shared.downloads import CIFAR_FOLDER, NAMED, named_dataset
 from shared.errors import DatasetError
 
 DatasetKind = Literal["digits", "named", "idx", "npz", "cifar10-bin", "folder"]
@@ -80,6 +80,34 @@ def detect_dataset(ref: str) -> DatasetRef:
                 "check its permissions."
             ) from None
     return _detect_file(path)
+
+
+def check_worker_reference(ref: str) -> None:
+    """Refuse a reference that a worker should not resolve as it stands.
+
+    Clients send a name or an absolute path they have resolved; anything else was
+    written by hand, and a relative path would be looked for in whatever folder the
+    worker was started in. Does not limit which absolute paths a worker may read.
+    """
+    if ref.strip().lower() == "digits" or named_dataset(ref) is not None:
+        return
+    if "\x00" in ref:
+        raise DatasetError(
+            f"Dataset path {ref!r} holds a NUL character, which no path can; "
+            "give the path as the worker's file system spells it."
+        )
+    path = Path(ref).expanduser()
+    if not path.is_absolute():
+        raise DatasetError(
+            f"Dataset '{ref}' is a relative path, which the worker would look for "
+            "in whatever folder it was started in; give the absolute path on the "
+            f"worker, or a name: digits, {', '.join(NAMED)}."
+        )
+    if ".." in path.parts:
+        raise DatasetError(
+            f"Dataset path '{ref}' steps up with '..'; give the path it means, "
+            f"'{os.path.normpath(path)}', without it."
+        )
 
 
 def _detect_file(path: Path) -> DatasetRef:

@@ -6,6 +6,7 @@ trains, so a message put on the queue by hand is held to the same rules.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -80,6 +81,14 @@ SpecT = TypeVar("SpecT", bound=BaseModel)
 
 # Job ids are lower-case UUIDs; a spec that names one is held to that form.
 JOB_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+JOB_ID_EXAMPLE = "1b4e28ba-2fa1-41d2-883f-0016d3cca427"
+# Longer than any path a file system takes (PATH_MAX is 4096 on Linux).
+MAX_DATASET_CHARS = 4096
+
+
+def is_job_id(text: object) -> bool:
+    """Whether `text` has the form of a genqueue job id, a lower-case UUID."""
+    return isinstance(text, str) and re.fullmatch(JOB_ID_PATTERN, text) is not None
 
 
 class TrainSpec(BaseModel):
@@ -91,6 +100,7 @@ class TrainSpec(BaseModel):
     model: ModelKind = Field(description="one of MODEL_KINDS")
     dataset: str = Field(
         min_length=1,
+        max_length=MAX_DATASET_CHARS,
         description="'digits', an MNIST IDX file or folder, or an image folder",
     )
     epochs: int = _limit(
@@ -219,6 +229,9 @@ def _describe(err: Any) -> str:
         return f"Unknown field {field!r}; remove it."
     if err["type"] == "missing":
         return f"{field} is required."
+    if err.get("ctx", {}).get("pattern") == JOB_ID_PATTERN:
+        example = JOB_ID_EXAMPLE
+        return f"{field} must be a job id, a UUID such as {example}, got {value!r}."
     bounds = {"greater_than_equal": "at least", "less_than_equal": "at most"}
     if err["type"] in bounds and field not in LIMITS:
         limit = format_limit(next(iter(err["ctx"].values())))

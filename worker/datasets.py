@@ -18,6 +18,7 @@ from PIL import Image, ImageOps
 
 from shared.datasets import (
     DatasetRef,
+    check_worker_reference,
     detect_dataset,
 )
 from shared.downloads import fetch, named_dataset
@@ -57,6 +58,7 @@ class ImageSet:
 
 def load_images(spec: TrainSpec) -> ImageSet:
     """Read the dataset a spec names, sized and coloured as the spec asks."""
+    check_worker_reference(spec.dataset)
     ref = detect_dataset(spec.dataset)
     if ref.kind == "named":
         return load_named(ref.name, spec)

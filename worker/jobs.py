@@ -29,6 +29,7 @@ from shared.spec import TrainSpec
 from worker.artifacts import fetch_model, publish_model
 from worker.checkpoints import checkpoint_to_resume, publish_checkpoint
 from worker.datasets import ImageSet, load_images
+from worker.folders import job_folder
 from worker.generation import generate
 from worker.quality import QualityMeter
 from worker.reporter import Reporter
@@ -241,7 +242,7 @@ def _train(
 ) -> str:
     device, device_text = pick_device()
     spec = TrainSpec.from_json(raw_spec)
-    output_dir = settings.artifact_dir / job_id
+    output_dir = job_folder(settings.artifact_dir, job_id)
     location = Location.from_settings(settings)
     resume = checkpoint_to_resume(spec, output_dir, settings.artifact_dir, location)
     # A run that resumes says from which step, and the client drops what an
@@ -284,8 +285,8 @@ def _generate(
     spec = GenerateSpec.from_json(raw_spec)
     running = {"device": device_text, "worker": worker, "start_step": 0}
     reporter.emit("state", {"status": "running", **running})
-    output_dir = settings.artifact_dir / job_id
-    model_dir = settings.artifact_dir / spec.source
+    output_dir = job_folder(settings.artifact_dir, job_id)
+    model_dir = job_folder(settings.artifact_dir, spec.source)
     location = Location.from_settings(settings)
     if location is not None:
         model_dir = fetch_model(location, spec.source, settings.artifact_dir)
