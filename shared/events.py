@@ -67,6 +67,11 @@ def done_key(job_id: str) -> str:
     return f"genqueue:done:{job_id}"
 
 
+def sent_key(job_id: str) -> str:
+    """How many events the job's current run has put on its stream, and which run."""
+    return f"genqueue:sent:{job_id}"
+
+
 def losses_key(job_id: str) -> str:
     """How many of the job's runs ended with their worker gone."""
     return f"genqueue:losses:{job_id}"

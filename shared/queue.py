@@ -37,6 +37,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # Acknowledge after the job ends, so a job whose worker dies is delivered again.
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
+        # A running job outlives a broker restart: its reporter keeps the events
+        # until Redis is back. Celery 6 would cancel it by default.
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         "worker_prefetch_multiplier": 1,
         "task_default_queue": settings.queue,
         "broker_transport_options": {"visibility_timeout": settings.visibility_timeout},

@@ -19,6 +19,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from typing import Any
 
 import redis
@@ -32,6 +33,7 @@ from shared.events import (
     cancel_key,
     done_key,
     lease_key,
+    sent_key,
     stream_key,
 )
 
@@ -72,6 +74,9 @@ class Reporter:
         self.client = client
         self.job_id = job_id
         self.holder = holder
+        # Names this run in the stream's sent count; see _send.
+        self._run_id = uuid.uuid4().hex
+        self._sent = 0
         self.lease_seconds = lease_seconds
         self._renew = client.register_script(_RENEW)
         self._events: list[Event] = []
@@ -189,11 +194,7 @@ class Reporter:
         if not batch or self.is_lost():
             return True
         try:
-            # One MULTI/EXEC, so a dropped connection never leaves half a batch sent.
-            pipe = self.client.pipeline()
-            for event in batch:
-                pipe.xadd(stream_key(self.job_id), event.to_fields())  # type: ignore[arg-type]
-            pipe.execute()
+            self._send(batch)
             return True
         except redis.RedisError as exc:
             logger.warning(
@@ -202,6 +203,30 @@ class Reporter:
             with self._lock:
                 self._events[:0] = batch
             return False
+
+    def _send(self, batch: list[Event]) -> None:
+        """Append the events of ``batch`` that are not on the stream yet.
+
+        A send whose reply was lost may still have landed, and the batch then comes
+        back from the buffer. So each send also records this run's running total in
+        the sent count, in the same MULTI/EXEC, and the next send skips what that
+        count says has landed. The WATCH also keeps redis-py from repeating a
+        transaction by itself after a lost reply.
+        """
+        with self.client.pipeline() as pipe:
+            pipe.watch(sent_key(self.job_id))
+            recorded: Any = pipe.get(sent_key(self.job_id))
+            run, _, count = (recorded or b"").decode().partition(" ")
+            landed = int(count) if run == self._run_id else self._sent
+            missing = batch[landed - self._sent :]
+            pipe.multi()
+            for event in missing:
+                pipe.xadd(stream_key(self.job_id), event.to_fields())  # type: ignore[arg-type]
+            total = landed + len(missing)
+            mark = f"{self._run_id} {total}"
+            pipe.set(sent_key(self.job_id), mark, ex=STREAM_RETENTION_SECONDS)
+            pipe.execute()
+        self._sent = total
 
     def _heartbeat(self) -> bool:
         try:
