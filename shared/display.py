@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
@@ -25,6 +26,15 @@ STATUS_STYLE = {
     "cancelled": "magenta",
     "interrupted": "red",
 }
+
+
+def _text(value: Any) -> str:
+    """A value from the history or from Redis, shown as itself and never as markup.
+
+    Names, errors and worker fields may come from a message written by hand, and a
+    stray "[/red]" in one would otherwise stop the whole table from printing.
+    """
+    return escape(str(value))
 
 
 def _console() -> Console:
@@ -66,14 +76,14 @@ def jobs_table(rows: list[JobView], offline: str | None) -> None:
         why = [_first_line(job.error)] if has_errors else []
         table.add_row(
             job.id[:8],
-            job.name or "-",
-            job.model,
-            _short_dataset(job.dataset),
-            f"[{style}]{job.status}[/]",
+            _text(job.name or "-"),
+            _text(job.model),
+            _text(_short_dataset(job.dataset)),
+            f"[{style}]{_text(job.status)}[/]",
             f"{progress_fraction(job):.0%} e{job.epoch}/{job.epochs}",
-            format_losses(job.latest),
+            _text(format_losses(job.latest)),
             format_age(job.submitted_at),
-            *why,
+            *map(_text, why),
         )
     console.print(table)
     _offline_note(console, offline)
@@ -115,9 +125,8 @@ def workers_table(online: list[WorkerInfo]) -> None:
     for worker in online:
         seen = datetime.fromtimestamp(worker.heartbeat, UTC)
         job = worker.current_job[:8] or "-"
-        table.add_row(
-            worker.hostname, worker.queue, worker.device, job, format_age(seen)
-        )
+        fields = (worker.hostname, worker.queue, worker.device, job)
+        table.add_row(*map(_text, fields), format_age(seen))
     console.print(table)
     if not online:
         console.print("No workers online; start one with `genqueue worker`.")
@@ -135,7 +144,7 @@ def _short_dataset(dataset: str) -> str:
 def _offline_note(console: Console, offline: str | None) -> None:
     if offline:
         console.print(
-            f"[yellow]Broker unreachable, showing stored history: {offline}[/]"
+            f"[yellow]Broker unreachable, showing stored history: {_text(offline)}[/]"
         )
 
 
@@ -159,7 +168,8 @@ def show_job(details: dict[str, Any], offline: str | None) -> None:
     console = _console()
     style = STATUS_STYLE.get(details["status"], "")
     console.print(
-        f"[bold]{details['id']}[/] {details['name']}  [{style}]{details['status']}[/]"
+        f"[bold]{_text(details['id'])}[/] {_text(details['name'])}  "
+        f"[{style}]{_text(details['status'])}[/]"
     )
     for label, key in (
         ("device", "device"),
@@ -168,21 +178,21 @@ def show_job(details: dict[str, Any], offline: str | None) -> None:
         ("started", "started_at"),
         ("finished", "finished_at"),
     ):
-        console.print(f"  {label:<10} {details.get(key) or '-'}")
+        console.print(f"  {label:<10} {_text(details.get(key) or '-')}")
     is_training = details["kind"] == "train"
     where = f" (epoch {details['epoch']}/{details['epochs']}, step {details['step']})"
     progress = f"{details['progress']:.0%}" + (where if is_training else "")
     console.print(f"  {'progress':<10} {progress}")
     if details.get("error"):
-        console.print(f"  [red]{'error':<10} {details['error']}[/]")
+        console.print(f"  [red]{'error':<10} {_text(details['error'])}[/]")
     spec = {k: v for k, v in details["spec"].items() if v is not None and k != "kind"}
-    console.print("  spec       " + " ".join(f"{k}={v}" for k, v in spec.items()))
+    spec_text = " ".join(f"{k}={v}" for k, v in spec.items())
+    console.print(f"  spec       {_text(spec_text)}")
     _epoch_table(console, details["epoch_losses"])
     label, outputs = "model" if is_training else "outputs", details.get("outputs")
-    console.print(f"  {label:<10} {outputs or '-'} ({outputs_place(outputs)})")
-    console.print(
-        f"  {'samples':<10} {details.get('samples_dir') or '-'} ({len(details['images'])} images)"
-    )
+    console.print(f"  {label:<10} {_text(outputs or '-')} ({outputs_place(outputs)})")
+    samples = _text(details.get("samples_dir") or "-")
+    console.print(f"  {'samples':<10} {samples} ({len(details['images'])} images)")
     _offline_note(console, offline)
 
 
@@ -190,7 +200,7 @@ def _epoch_table(console: Console, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     names = [k for k in rows[0] if k != "epoch"]
-    table = Table("epoch", *names, title="mean losses per epoch")
+    table = Table("epoch", *map(_text, names), title="mean losses per epoch")
     for row in rows:
         table.add_row(str(row["epoch"]), *(f"{row[n]:.4f}" for n in names))
     console.print(table)

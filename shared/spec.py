@@ -207,8 +207,19 @@ def _coerce_numbers(cls: type[BaseModel], data: dict[str, Any]) -> dict[str, Any
 
 
 def describe_errors(exc: ValidationError) -> str:
-    """Turn pydantic's errors into sentences that name the field, value and range."""
-    return " ".join(_describe(err) for err in exc.errors())
+    """Turn pydantic's errors into sentences that name the field, value and range.
+
+    An error about a whole list is left out when one of its items has its own: the
+    item's is the cause.
+    """
+    errors = exc.errors()
+    locations = [tuple(err["loc"]) for err in errors]
+    causes = [
+        err
+        for err, loc in zip(errors, locations, strict=True)
+        if not any(other[: len(loc)] == loc and other != loc for other in locations)
+    ]
+    return " ".join(_describe(err) for err in causes)
 
 
 def format_limit(value: float) -> str:
@@ -220,9 +231,7 @@ def format_limit(value: float) -> str:
 
 def _describe(err: Any) -> str:
     field = ".".join(str(p) for p in err["loc"]) or "spec"
-    value = err.get("input")
-    if isinstance(value, str) and len(value) > 60:
-        value = value[:57] + "..."
+    value = _shown(err.get("input"))
     if err["type"] in _SENTENCE_ERRORS:
         return str(err["msg"])
     if err["type"] == "extra_forbidden":
@@ -231,13 +240,21 @@ def _describe(err: Any) -> str:
         return f"{field} is required."
     if err.get("ctx", {}).get("pattern") == JOB_ID_PATTERN:
         example = JOB_ID_EXAMPLE
-        return f"{field} must be a job id, a UUID such as {example}, got {value!r}."
+        return f"{field} must be a job id, a UUID such as {example}, got {value}."
     bounds = {"greater_than_equal": "at least", "less_than_equal": "at most"}
     if err["type"] in bounds and field not in LIMITS:
         limit = format_limit(next(iter(err["ctx"].values())))
-        return f"{field} must be {bounds[err['type']]} {limit}, got {value!r}."
+        return f"{field} must be {bounds[err['type']]} {limit}, got {value}."
     if err["type"] in bounds:
         low, high = LIMITS[field]
         span = f"{format_limit(low)} and {format_limit(high)}"
-        return f"{field} must be between {span}, got {value!r}."
-    return f"{field}={value!r} is not valid: {err['msg']}."
+        return f"{field} must be between {span}, got {value}."
+    return f"{field}={value} is not valid: {err['msg']}."
+
+
+def _shown(value: Any) -> str:
+    """The value as a message quotes it, cut short: a forged spec may hold megabytes."""
+    if isinstance(value, str) and len(value) > 60:
+        value = value[:57] + "..."
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

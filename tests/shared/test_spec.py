@@ -7,6 +7,7 @@ from typing import get_args
 import pytest
 
 from shared.errors import SpecError
+from shared.generation import GenerateSpec
 from shared.spec import DEFAULT_LR, MODEL_KINDS, ModelKind, TrainSpec
 
 
@@ -180,3 +181,22 @@ def test_a_size_past_64_suggests_64() -> None:
 
     with pytest.raises(SpecError, match="got 100; pass --image-size 64"):
         TrainSpec.from_json(spec)
+
+
+def test_a_huge_value_is_quoted_short_in_the_message() -> None:
+    spec = {"source": "1b4e28ba-2fa1-41d2-883f-0016d3cca427", "indices": [1] * 10**5}
+
+    with pytest.raises(SpecError) as refused:
+        GenerateSpec.from_json(spec)
+
+    assert len(str(refused.value)) < 200
+    assert str(refused.value).startswith("indices=[1, 1, 1,")
+
+
+def test_a_bad_item_is_named_without_a_second_error_about_its_list() -> None:
+    spec = {"source": "1b4e28ba-2fa1-41d2-883f-0016d3cca427", "indices": [-1]}
+
+    with pytest.raises(SpecError) as refused:
+        GenerateSpec.from_json(spec)
+
+    assert str(refused.value) == "indices.0 must be at least 0, got -1."
