@@ -45,9 +45,19 @@ def client(settings: Settings) -> Client:
 class WorkerProcess:
     """A real `genqueue worker` process, with its log kept for failed tests."""
 
-    def __init__(self, settings: Settings, log_path: Path, name: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        log_path: Path,
+        name: str,
+        *,
+        inception_weights: str = "off",
+    ) -> None:
         env = {
             **os.environ,
+            # FID only where a test asks for it: Inception weights in the tester's
+            # dataset cache would slow every job and rename its metric.
+            "GENQUEUE_INCEPTION_WEIGHTS": inception_weights,
             "GENQUEUE_HOME": str(settings.home),
             "GENQUEUE_QUEUE": settings.queue,
             "GENQUEUE_ARTIFACT_DIR": str(settings.artifact_dir),

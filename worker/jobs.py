@@ -31,7 +31,7 @@ from worker.checkpoints import checkpoint_to_resume, publish_checkpoint
 from worker.datasets import ImageSet, load_images
 from worker.folders import job_folder
 from worker.generation import generate
-from worker.quality import QualityMeter
+from worker.quality import QualityMeter, build_meter
 from worker.reporter import Reporter
 from worker.storage import Location
 from worker.training.loop import RunInfo, train
@@ -123,17 +123,27 @@ class StreamCallbacks:
 
 
 def quality_meter(
-    data: ImageSet, settings: Settings, reporter: Reporter
+    data: ImageSet,
+    settings: Settings,
+    reporter: Reporter,
+    device: torch.device | None = None,
 ) -> QualityMeter | None:
-    """The per-epoch quality meter, or None (said in the log) when it cannot be built."""
+    """The per-epoch quality meter, or None (said in the log) when it cannot be built.
+
+    FID when Inception weights are found (GENQUEUE_INCEPTION_WEIGHTS, or the
+    dataset cache), else the classifier metric.
+    """
+
+    def warn(text: str) -> None:
+        reporter.emit("log", {"level": "warning", "message": text})
+
+    cache_dir = settings.artifact_dir / "quality-cache"
     try:
-        meter = QualityMeter.for_dataset(data, settings.artifact_dir / "quality-cache")
+        meter = build_meter(data, cache_dir, device, warn)
     except (ValueError, OSError) as exc:
-        reporter.emit(
-            "log", {"level": "warning", "message": f"No quality metric: {exc}"}
-        )
+        warn(f"No quality metric: {exc}")
         return None
-    text = f"Quality each epoch: {meter.label}; real vs real scores {meter.floor:.3g}."
+    text = f"Quality each epoch: {meter.describe()}."
     reporter.emit("log", {"level": "info", "message": text})
     return meter
 
@@ -260,7 +270,7 @@ def _train(
     if data.report is not None:
         level = "warning" if data.report.problems else "info"
         reporter.emit("log", {"level": level, "message": data.report.summary()})
-    quality = quality_meter(data, settings, reporter)
+    quality = quality_meter(data, settings, reporter, device)
     callbacks = StreamCallbacks(reporter, spec)
     if location is not None:
         callbacks.publish = partial(_publish, location, job_id, output_dir)

@@ -20,9 +20,12 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
 from shared.history import MetricPoint
 
 PROBABILITY_NAMES = frozenset({"d_real", "d_fake"})
-QUALITY = "fd_classifier"
-QUALITY_FLOOR = "fd_classifier_floor"
-QUALITY_LABEL = "Fréchet distance, classifier features (lower is better)"
+# The quality metrics a worker may measure, by the key it writes into each epoch's
+# means (its floor under the key + "_floor"), with the title their chart gets.
+QUALITY_LABELS = {
+    "fid_inception": "FID, Inception-v3 features (lower is better)",
+    "fd_classifier": "Fréchet distance, classifier features (lower is better)",
+}
 # Weight of the newest point in the moving average: about a twenty-step memory,
 # enough to show the trend through minibatch noise without lagging far behind.
 SMOOTHING = 0.05
@@ -147,7 +150,6 @@ class LossCharts(QWidget):
         self.probability_plot.setMouseEnabled(y=False)
         self.probability_plot.hide()
         self.quality_plot = _make_plot("Fréchet distance")
-        self.quality_plot.setTitle(QUALITY_LABEL, size="9pt")
         self.quality_plot.setLabel("bottom", "epoch")
         self._quality = self.quality_plot.plot(
             name="samples", pen=pg.mkPen(COLOURS[4], width=2), symbol="o", symbolSize=7
@@ -201,21 +203,33 @@ class LossCharts(QWidget):
         self._draw_quality()
         self._mark_dirty(self._series)
 
-    def quality_points(self) -> list[tuple[int, float]]:
-        """(epoch, Fréchet distance) as drawn; empty when the job measured none."""
+    def quality_name(self) -> str | None:
+        """The quality metric the job measured, named as in QUALITY_LABELS; or None."""
+        for name in QUALITY_LABELS:
+            if any(name in means for _, means in self._epoch_means):
+                return name
+        return None
+
+    def quality_points(self, suffix: str = "") -> list[tuple[int, float]]:
+        """(epoch, Fréchet distance) as drawn; empty when the job measured none.
+
+        With suffix "_floor", the real-vs-real floor instead.
+        """
+        name = self.quality_name()
+        if name is None:
+            return []
+        key = name + suffix
         return [
-            (epoch, float(means[QUALITY]))
+            (epoch, float(means[key]))
             for epoch, means in self._epoch_means
-            if isinstance(means.get(QUALITY), (int, float))
+            if isinstance(means.get(key), (int, float))
         ]
 
     def _draw_quality(self) -> None:
-        points = self.quality_points()
-        floors = [
-            (epoch, float(means[QUALITY_FLOOR]))
-            for epoch, means in self._epoch_means
-            if isinstance(means.get(QUALITY_FLOOR), (int, float))
-        ]
+        points, floors = self.quality_points(), self.quality_points("_floor")
+        name = self.quality_name()
+        if name is not None:
+            self.quality_plot.setTitle(QUALITY_LABELS[name], size="9pt")
         self.quality_plot.setVisible(bool(points))
         self._quality.setData([e for e, _ in points], [v for _, v in points])
         self._floor.setData([e for e, _ in floors], [v for _, v in floors])

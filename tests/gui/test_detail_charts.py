@@ -121,3 +121,34 @@ def test_a_hundred_thousand_points_load_and_redraw_within_two_seconds(
     charts.repaint()
 
     assert time.perf_counter() - started < 2.0
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [
+        ("fid_inception", "FID, Inception-v3 features"),
+        ("fd_classifier", "Fréchet distance, classifier features"),
+    ],
+)
+def test_quality_chart_draws_the_metric_the_job_measured_under_its_own_title(
+    qtbot, charts, name: str, title: str
+) -> None:
+    means = [
+        (1, {"loss": 9.0, name: 80.0, f"{name}_floor": 20.0}),
+        (2, {"loss": 8.0, name: 60.0, f"{name}_floor": 21.0}),
+    ]
+
+    charts.set_epoch_means(means)
+
+    assert charts.quality_name() == name
+    assert charts.quality_points() == [(1, 80.0), (2, 60.0)]
+    assert charts.quality_points("_floor") == [(1, 20.0), (2, 21.0)]
+    assert title in charts.quality_plot.getPlotItem().titleLabel.text
+    assert charts.quality_plot.isVisible()
+
+
+def test_a_job_without_a_quality_metric_shows_no_quality_chart(qtbot, charts) -> None:
+    charts.set_epoch_means([(1, {"loss": 9.0})])
+
+    assert charts.quality_name() is None and charts.quality_points() == []
+    assert not charts.quality_plot.isVisible()

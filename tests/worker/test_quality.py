@@ -22,7 +22,9 @@ from worker.quality import (
     dataset_key,
     draw_samples,
     frechet_distance,
+    frechet_from_samples,
     frechet_from_stats,
+    sample_gaussian,
 )
 from worker.quality import features as features_module
 from worker.quality.network import FEATURE_DIM
@@ -118,6 +120,23 @@ def test_diagonal_covariances_match_the_closed_form() -> None:
 
     # sum over dimensions of (sqrt(a_i) - sqrt(b_i))^2 = (1 - 2)^2 + (2 - 3)^2
     assert distance == pytest.approx(2.0, rel=1e-9)
+
+
+@pytest.mark.parametrize(("count", "dim"), [(400, 16), (40, 300)])
+def test_distance_from_samples_equals_the_distance_from_covariances(
+    count: int, dim: int
+) -> None:
+    a, b = gaussian(count, dim, seed=0), 1.5 * gaussian(count + 7, dim, seed=1) + 0.2
+
+    from_samples = frechet_from_samples(sample_gaussian(a), sample_gaussian(b))
+
+    assert from_samples == pytest.approx(frechet_distance(a, b), rel=1e-6)
+
+
+def test_distance_from_samples_of_a_set_with_itself_is_zero() -> None:
+    a = sample_gaussian(gaussian(50, 2048, seed=0))
+
+    assert frechet_from_samples(a, a) == pytest.approx(0.0, abs=1e-9)
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -24,6 +24,8 @@ from worker.quality.network import FeatureNet, build_net
 
 logger = logging.getLogger(__name__)
 
+# Not "fid": these are not Inception's features, and the numbers are not FID's.
+METRIC_NAME = "fd_classifier"
 FEATURE_BATCH = 256
 # Enough leading images to tell two datasets of one description and shape apart
 # without hashing a whole large set.
@@ -48,6 +50,8 @@ def dataset_key(data: ImageSet) -> str:
 
 class FeatureExtractor:
     """A fitted feature net on the CPU, and the record of how it was made."""
+
+    name = METRIC_NAME
 
     def __init__(self, net: FeatureNet, record: FeatureRecord) -> None:
         self.net = net.eval()

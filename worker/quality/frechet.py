@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg
@@ -29,6 +30,12 @@ NEGATIVE_TOLERANCE = 1e-6
 
 def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The mean [D] and covariance [D, D] of features [N, D], in float64."""
+    values = _checked(features)
+    # atleast_2d: np.cov gives a bare number for one feature.
+    return values.mean(axis=0), np.atleast_2d(np.cov(values, rowvar=False))
+
+
+def _checked(features: np.ndarray) -> np.ndarray:
     values = np.asarray(features, dtype=np.float64)
     if values.ndim != 2 or len(values) < 2:
         raise ValueError(
@@ -36,8 +43,46 @@ def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         )
     if not np.isfinite(values).all():
         raise ValueError("The features hold NaN or infinite values; check the images.")
-    # atleast_2d: np.cov gives a bare number for one feature.
-    return values.mean(axis=0), np.atleast_2d(np.cov(values, rowvar=False))
+    return values
+
+
+@dataclass(frozen=True)
+class SampleGaussian:
+    """A feature set [N, D] as its mean [D] and centred rows over sqrt(N - 1) [N, D].
+
+    The covariance is rows.T @ rows but is never formed: Inception's 2048 features
+    from a few hundred images make a rank-deficient 2048 x 2048 product whose square
+    root takes half a minute on two cores, while the same trace comes from the
+    singular values of an N x M matrix in milliseconds, and exactly.
+    """
+
+    mean: np.ndarray
+    rows: np.ndarray
+
+
+def sample_gaussian(features: np.ndarray) -> SampleGaussian:
+    """The mean and scaled centred rows of features [N, D], in float64."""
+    values = _checked(features)
+    mean = values.mean(axis=0)
+    return SampleGaussian(mean, (values - mean) / np.sqrt(len(values) - 1))
+
+
+def frechet_from_samples(a: SampleGaussian, b: SampleGaussian) -> float:
+    """The Fréchet distance between two sample Gaussians; >= 0.
+
+    Equal to `frechet_from_stats` on their covariances, without its eps fallback:
+    the non-zero eigenvalues of S_a S_b = A^T A B^T B are those of (A B^T)(A B^T)^T,
+    so Tr((S_a S_b)^(1/2)) is the sum of the singular values of A B^T.
+    """
+    if a.mean.shape != b.mean.shape:
+        raise ValueError(
+            f"Features of different widths: {a.mean.shape[0]} and {b.mean.shape[0]}."
+        )
+    diff = a.mean - b.mean
+    cross = float(np.linalg.svd(a.rows @ b.rows.T, compute_uv=False).sum())
+    mean_term = float(diff @ diff)
+    trace_terms = float(np.sum(a.rows**2) + np.sum(b.rows**2))
+    return _non_negative(mean_term + trace_terms - 2.0 * cross, mean_term + trace_terms)
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -11,31 +13,50 @@ from torch import Tensor
 from worker.datasets import ImageSet
 from worker.models import Generative
 from worker.quality.features import FeatureExtractor
-from worker.quality.frechet import frechet_from_stats, gaussian_stats
+from worker.quality.frechet import (
+    SampleGaussian,
+    frechet_from_samples,
+    sample_gaussian,
+)
 
-METRIC_NAME = "fd_classifier"
 # Two halves of 500: enough for a 64-dimensional covariance, and featurised in
 # well under a second on a CPU.
 MAX_REAL = 1000
 SAMPLE_BATCH = 250
 
 
+class Features(Protocol):
+    """What a meter needs of a feature net: its metric's name, and features."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+    def features(self, images: Tensor) -> Tensor:
+        """Features [N, D] on the CPU for images [N, C, H, W] in [0, 1]."""
+        ...
+
+
 class QualityMeter:
-    """The real images' feature statistics, built once per run; lower scores are better.
+    """The real images' features, measured once per run; lower scores are better.
 
     The real images chosen are split in two halves: the first is the reference that
     generated images are scored against, the second gives `floor`, the distance of
     real images from the reference. Because the Fréchet estimate grows as samples
     shrink, a score compares with the floor only for `sample_count` generated images.
-    Below a few hundred real images the covariances are rank-deficient and both
-    numbers are rough.
+    With fewer samples than features (always so for Inception's 2048) the
+    covariances are rank-deficient: both numbers are biased upwards, and far from
+    the FIDs papers report at 50,000 samples, but they still rank models.
     """
-
-    name = METRIC_NAME
 
     def __init__(
         self,
-        extractor: FeatureExtractor,
+        extractor: Features,
         real_images: Tensor,
         *,
         max_real: int = MAX_REAL,
@@ -48,13 +69,13 @@ class QualityMeter:
             )
         self.extractor = extractor
         chosen = _choose(len(real_images), max_real, seed)
+        started = time.monotonic()
         features = _as_numpy(extractor.features(real_images[chosen]))
+        self.seconds_per_image = (time.monotonic() - started) / len(chosen)
         self.sample_count = len(features) // 2
         reference, held_out = np.split(features[: 2 * self.sample_count], 2)
-        self._mu, self._sigma = gaussian_stats(reference)
-        self.floor = frechet_from_stats(
-            self._mu, self._sigma, *gaussian_stats(held_out)
-        )
+        self._reference: SampleGaussian = sample_gaussian(reference)
+        self.floor = frechet_from_samples(self._reference, sample_gaussian(held_out))
 
     @classmethod
     def for_dataset(
@@ -71,19 +92,33 @@ class QualityMeter:
         return cls(extractor, data.images, max_real=max_real, seed=seed)
 
     @property
+    def name(self) -> str:
+        """The metric's key in each epoch's means: fd_classifier or fid_inception."""
+        return self.extractor.name
+
+    @property
     def label(self) -> str:
         """What the number is, for people: which features, and that lower is better."""
         return self.extractor.label
 
     @property
     def kind(self) -> str:
-        """Either "classifier" or "random", as the extractor's record says."""
+        """One of "classifier", "random" or "inception", as the extractor says."""
         return self.extractor.kind
+
+    def describe(self) -> str:
+        """One sentence for the job log: the metric, its floor and its cost."""
+        seconds = self.seconds_per_image * self.sample_count
+        return (
+            f"{self.label}, as {self.name}; real vs real scores {self.floor:.3g} at "
+            f"{self.sample_count} samples an epoch, which take about "
+            f"{seconds:.{1 if seconds < 10 else 0}f} s to measure"
+        )
 
     def score(self, generated: Tensor) -> float:
         """The Fréchet distance of generated images [N, C, H, W] in [0, 1]."""
         features = _as_numpy(self.extractor.features(generated))
-        return frechet_from_stats(self._mu, self._sigma, *gaussian_stats(features))
+        return frechet_from_samples(self._reference, sample_gaussian(features))
 
 
 def draw_samples(
