@@ -27,6 +27,7 @@ from worker.models import Model, build_model, generative_part
 from worker.quality import QualityMeter, draw_samples
 from worker.training.accel import Accelerator
 from worker.training.checks import check_image_shape, class_count
+from worker.training.placement import choose_placement, gather_pinned, size_in_bytes
 from worker.training.steps import NonFiniteLoss, Steps, make_steps
 
 logger = logging.getLogger(__name__)
@@ -159,12 +160,21 @@ class _Trainer:
         self.epoch_means = list(checkpoint.epoch_means)
 
     def _place_data(self, labels: Tensor | None) -> None:
-        """Put the images, labels and fixed originals where the steps read them."""
+        """Put the images, labels and fixed originals where the steps read them.
+
+        On CUDA the set goes to the GPU when it fits beside the model, which saves
+        a copy a step, and stays in pinned host memory when it does not.
+        """
         device = self.device
-        # On a GPU the whole set is small next to its memory and saves a copy a step.
-        on_gpu = device.type == "cuda"
-        self.images = self.data.images.to(device) if on_gpu else self.data.images
-        self.labels = labels.to(device) if on_gpu and labels is not None else labels
+        size = size_in_bytes(self.data.images, labels)
+        self.placement = choose_placement(device, size)
+        self.images, self.labels = self.data.images, labels
+        if self.placement == "device":
+            self.images = self.images.to(device)
+            self.labels = None if labels is None else labels.to(device)
+        if self.placement == "pinned":
+            self.images = self.images.pin_memory()
+            self.labels = None if labels is None else labels.pin_memory()
         originals = self.data.images[:FIXED_ORIGINALS].to(device)
         self.fixed_x = self.accel.prepare_batch(originals)
         self.fixed_labels = (
@@ -238,10 +248,17 @@ class _Trainer:
         order = torch.randperm(count, generator=self.shuffler).to(self.images.device)
         for start in range(0, count, self.batch_size):
             index = order[start : start + self.batch_size]
-            batch = self.images[index].to(self.device, non_blocking=True)
-            # Labels already sit beside the images, on the GPU when there is one.
-            labels = None if self.labels is None else self.labels[index]
+            batch = self._take(self.images, index)
+            labels = None if self.labels is None else self._take(self.labels, index)
             yield self.accel.prepare_batch(batch), labels
+
+    def _take(self, source: Tensor, index: Tensor) -> Tensor:
+        """Rows `index` of the images or labels, on the run's device."""
+        if self.placement == "pinned":
+            # Gathered into pinned memory, the copy runs beside the last step.
+            rows = gather_pinned(source, index)
+            return rows.to(self.device, non_blocking=True)
+        return source[index].to(self.device)
 
     def _step(self, batch: Tensor, labels: Tensor | None) -> dict[str, float]:
         try:
