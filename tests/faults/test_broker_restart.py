@@ -18,11 +18,7 @@ epoch exactly once.
 
 from __future__ import annotations
 
-import math
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -33,14 +29,12 @@ import pytest
 from shared.client import Client
 from shared.redis_server import EmbeddedRedis, free_port
 from shared.settings import Settings
-from shared.spec import TrainSpec
+from tests.faults.commands import start_genqueue
 from tests.faults.cutting_proxy import CuttingProxy
+from tests.faults.tiny_jobs import PER_EPOCH, vae, wait_for_step
 
 pytestmark = pytest.mark.e2e
 
-IMAGES = 512
-BATCH = 16
-PER_EPOCH = math.ceil(IMAGES / BATCH)
 # Long enough that the restart lands mid-run; the queued ones are short.
 RUNNING_EPOCHS = 3
 QUEUED_EPOCHS = 1
@@ -67,40 +61,6 @@ def restart_settings(
         queue="restart",
         artifact_dir=shared_artifacts,
         environ={},
-    )
-
-
-def vae(epochs: int, name: str) -> TrainSpec:
-    return TrainSpec.from_json(
-        {
-            "model": "vae",
-            "dataset": "digits",
-            "epochs": epochs,
-            "batch_size": BATCH,
-            "max_images": IMAGES,
-            "name": name,
-        }
-    )
-
-
-def wait_for_step(client: Client, job_id: str, step: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while client.store.get_job(job_id).step < step:
-        assert time.monotonic() < deadline, f"job {job_id} never reached step {step}"
-        client.ingestor.poll(block_ms=200)
-
-
-def follow_in_another_process(settings: Settings, job_id: str) -> subprocess.Popen:
-    """`genqueue wait` for the job, as a user would leave it running in a terminal."""
-    env = {
-        **os.environ,
-        "GENQUEUE_HOME": str(settings.home),
-        "GENQUEUE_BROKER_URL": settings.broker_url or "",
-        "GENQUEUE_QUEUE": settings.queue,
-    }
-    command = [sys.executable, "-m", "shared.cli", "wait", job_id, "--timeout", "180"]
-    return subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
 
 
@@ -136,7 +96,8 @@ def test_jobs_survive_a_redis_restart_with_every_event_once(
     client = Client(restart_settings)
     running = client.submit(vae(RUNNING_EPOCHS, "running"))
     queued = [client.submit(vae(QUEUED_EPOCHS, f"queued {n}")) for n in (1, 2)]
-    follower = follow_in_another_process(restart_settings, running)
+    # As a user would leave it running in a terminal.
+    follower = start_genqueue(restart_settings, "wait", running, "--timeout", "180")
     wait_for_step(client, running, PER_EPOCH + 2, timeout=90)
     assert client.store.get_job(running).status == "running"
 
