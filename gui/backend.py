@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 PAGE = 2000
 TICK_MS = 100
 WORKERS_EVERY_S = 2.0
+# How often queued jobs are looked for on the broker; a lost one turns interrupted.
+QUEUE_CHECK_EVERY_S = 5.0
 RECONNECT_EVERY_S = 2.0
 # After this long without a connection the broker is called unreachable, not
 # merely reconnecting.
@@ -65,6 +67,7 @@ class Backend(QObject):
         self._down_since: float | None = None
         self._next_connect = 0.0
         self._next_workers = 0.0
+        self._next_queue_check = 0.0
         self._selected: str | None = None
         self._watermark = datetime.now(UTC)
         # What each row looked like when last sent, to send each change once.
@@ -120,6 +123,7 @@ class Backend(QObject):
         try:
             self.client.ingestor.poll()
             self._refresh_workers()
+            self._check_queue()
         except (redis.RedisError, GenqueueError) as exc:
             self._lost(exc)
 
@@ -135,6 +139,8 @@ class Backend(QObject):
             self._lost(exc)
             return False
         self._down_since = None
+        # A broker that comes back may have lost its queue: look at once.
+        self._next_queue_check = 0.0
         self._set_state("connected")
         return True
 
@@ -170,6 +176,13 @@ class Backend(QObject):
             return
         self._next_workers = time.monotonic() + WORKERS_EVERY_S
         self.workers_changed.emit(list_workers(self.client.redis))
+
+    def _check_queue(self) -> None:
+        assert self.client is not None
+        if time.monotonic() < self._next_queue_check:
+            return
+        self._next_queue_check = time.monotonic() + QUEUE_CHECK_EVERY_S
+        self.client.queue_check.look()
 
     def _publish_changes(self) -> None:
         assert self.client is not None

@@ -13,9 +13,10 @@ import click
 
 from shared import display
 from shared.client import Client
-from shared.errors import ConfigError, GenqueueError
+from shared.errors import BrokerError, ConfigError, GenqueueError
 from shared.events import LOG_TYPES, TERMINAL
 from shared.generation import GenerateSpec
+from shared.queue_check import is_not_in_queue
 from shared.settings import Settings
 from shared.spec import MODEL_KINDS, TrainSpec
 from shared.workers import list_workers
@@ -406,6 +407,50 @@ def cancel(
         click.echo(
             f"Job {view.id}: cancel requested; its worker stops it within seconds."
         )
+
+
+@cli.command()
+@click.argument("job")
+@connection_options
+@click.pass_obj
+def retry(
+    group: dict[str, Any], home: str | None, broker_url: str | None, job: str
+) -> None:
+    """Submit a failed, cancelled or interrupted job again as a new job; print its id."""
+    settings = load_settings(group, home, broker_url)
+    client = Client(settings)
+    before = client.store.get_job(job)
+    if before.status in {"queued", "running"}:
+        raise click.ClickException(
+            f"Job {before.id[:8]} is still {before.status}; retry it once it has "
+            f"ended, or cancel it first with `genqueue cancel {before.id[:8]}`. "
+            "`genqueue sync` checks that queued jobs are still in the queue."
+        )
+    click.echo(client.retry(before.id))
+
+
+@cli.command()
+@connection_options
+@click.pass_obj
+def sync(group: dict[str, Any], home: str | None, broker_url: str | None) -> None:
+    """Store what the broker holds and check that queued jobs are still queued."""
+    settings = load_settings(group, home, broker_url)
+    client = Client(settings)
+    offline = client.sync()
+    if offline is not None:
+        raise BrokerError(offline)
+    lost = [
+        job
+        for job in client.store.list_jobs(status="interrupted")
+        if is_not_in_queue(job)
+    ]
+    for job in lost:
+        click.echo(f"Job {job.id[:8]} ({job.name or job.model}): {job.error}")
+    counts = {s: len(client.store.list_jobs(status=s)) for s in ("queued", "running")}
+    click.echo(
+        f"History up to date: {counts['queued']} queued, {counts['running']} "
+        f"running, {len(lost)} not in the queue."
+    )
 
 
 @cli.command()

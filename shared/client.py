@@ -35,12 +35,15 @@ from shared.queue import (
     connect_redis,
     make_celery,
 )
+from shared.queue_check import QueueCheck, is_not_in_queue
 from shared.settings import Settings, redact
 from shared.spec import TrainSpec
 
 logger = logging.getLogger(__name__)
 
 RETRY_SECONDS = 3
+# While following a queued job, look this often whether the broker still holds it.
+QUEUE_CHECK_SECONDS = 5
 
 
 class Client:
@@ -61,9 +64,13 @@ class Client:
     def ingestor(self) -> Ingestor:
         return Ingestor(self.store, self.redis, self.settings.images_dir)
 
+    @cached_property
+    def queue_check(self) -> QueueCheck:
+        return QueueCheck(self.ingestor)
+
     def reset_connection(self) -> None:
         """Forget the broker connection, so the next use connects afresh."""
-        for name in ("redis", "ingestor"):
+        for name in ("redis", "ingestor", "queue_check"):
             self.__dict__.pop(name, None)
 
     def submit(self, spec: TrainSpec, *, check_dataset: bool = True) -> str:
@@ -135,11 +142,19 @@ class Client:
         return self.store.get_job(job.id)
 
     def retry(self, ref: str) -> str:
-        """Submit the job's spec again as a new job; return the new id."""
+        """Submit the job's spec again as a new job; return the new id.
+
+        A job the broker lost is cancelled once its copy is queued, so that it
+        cannot run as well should its message turn up after all.
+        """
         job = self.store.get_job(ref)
         if job.kind == "generate":
-            return self.submit_generate(GenerateSpec.from_json(job.spec))
-        return self.submit(TrainSpec.from_json(job.spec), check_dataset=False)
+            new_id = self.submit_generate(GenerateSpec.from_json(job.spec))
+        else:
+            new_id = self.submit(TrainSpec.from_json(job.spec), check_dataset=False)
+        if is_not_in_queue(job):
+            self.cancel(job.id)
+        return new_id
 
     def train_more(self, ref: str, epochs: int) -> str:
         """Submit a job that continues this one's last checkpoint for more epochs."""
@@ -183,9 +198,14 @@ class Client:
         shutil.rmtree(self.settings.images_dir / job.id, ignore_errors=True)
 
     def sync(self) -> str | None:
-        """Store what the broker holds now; return why not if it cannot be reached."""
+        """Store what the broker holds now and flag queued jobs it no longer holds.
+
+        Returns why not if the broker cannot be reached. Takes a few seconds more
+        when a queued job is missing, to tell a lost job from one on its way.
+        """
         try:
             self.ingestor.catch_up()
+            self.queue_check.run()
         except (BrokerError, redis.RedisError) as exc:
             return str(exc)
         return None
@@ -196,18 +216,33 @@ class Client:
         on_update: Callable[[JobView], None] | None = None,
         timeout: float | None = None,
     ) -> JobView:
-        """Follow the job until it ends, calling on_update as its events arrive."""
+        """Follow the job until it ends, calling on_update as its events arrive.
+
+        Also returns once the job turns out not to be in the queue, since it would
+        never end.
+        """
         job_id = self.store.get_job(ref).id
         deadline = None if timeout is None else time.monotonic() + timeout
+        checked = time.monotonic()
         while True:
             self._poll_or_wait_for_broker()
+            if time.monotonic() - checked >= QUEUE_CHECK_SECONDS:
+                checked = time.monotonic()
+                self._look_for_lost_jobs()
             job = self.store.get_job(job_id)
             if on_update is not None:
                 on_update(job)
-            if job.status in TERMINAL:
+            if job.status in TERMINAL or is_not_in_queue(job):
                 return job
             if deadline is not None and time.monotonic() > deadline:
                 return job
+
+    def _look_for_lost_jobs(self) -> None:
+        try:
+            self.queue_check.look()
+        except (BrokerError, redis.RedisError) as exc:
+            # The next poll says the broker is away and waits for it.
+            logger.debug("could not check the queue: %s", exc)
 
     def _poll_or_wait_for_broker(self) -> None:
         """Read new events; while the broker is away, keep trying every few seconds."""

@@ -183,13 +183,18 @@ class HistoryStore:
         with self._writing() as session:
             return apply_entries(session, job_id, entries, images_root)
 
-    def mark_interrupted(self, job_id: str, reason: str) -> None:
-        """Mark a running job whose worker vanished; other states are left alone."""
+    def mark_interrupted(
+        self, job_id: str, reason: str, *, was: str = "running"
+    ) -> None:
+        """Mark a job that will not go on by itself, if it is still in state ``was``.
+
+        That is a running job whose worker vanished, or a queued one the broker lost.
+        """
         with self._writing() as session:
             job = session.get(Job, job_id)
             if job is None:
                 raise JobNotFound(f"No job {job_id!r} in the history.")
-            if job.status != "running":
+            if job.status != was:
                 return
             job.status = "interrupted"
             job.error = reason
