@@ -207,7 +207,12 @@ def submit() -> None:
     type=click.Choice(["1", "3"]),
     help="1 grey or 3 RGB; default: the dataset's own.",
 )
-@click.option("--max-images", type=int, help="Train on the first N images only.")
+@click.option(
+    "--max-images",
+    type=int,
+    help="Train on N images only: an image folder gives a seeded sample in which "
+    "every class keeps its share; an array dataset its first N.",
+)
 @click.option(
     "--dataset-on-worker",
     is_flag=True,

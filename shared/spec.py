@@ -140,7 +140,10 @@ class TrainSpec(BaseModel):
     max_images: int | None = _limit(
         "max_images",
         default=None,
-        description="train on the first N images only; None uses all",
+        description=(
+            "train on N images only: a seeded, class-balanced sample of an image "
+            "folder, the first N of an array dataset; None uses all"
+        ),
     )
     kl_weight: float = _limit(
         "kl_weight",

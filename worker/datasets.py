@@ -26,6 +26,7 @@ from shared.errors import DatasetError
 from shared.spec import TrainSpec
 from worker.arrays import Arrays, read_cifar, read_digits, read_idx, read_npz
 from worker.preflight import PreflightReport, list_folder, read_images
+from worker.subset import balanced_order
 
 logger = logging.getLogger(__name__)
 
@@ -104,14 +105,18 @@ def _read_arrays(ref: DatasetRef, limit: int | None) -> Arrays:
 def load_folder(root: Path, spec: TrainSpec) -> ImageSet:
     """Read a folder of PNG/JPEG images; class subfolders become labels.
 
-    The pre-flight scan's report goes into the ImageSet and the log; a folder
-    where no file could be used is refused with that report.
+    With max_images below the folder's count, a seeded sample is read in which
+    each class keeps its share (worker/subset.py). The pre-flight scan's report
+    goes into the ImageSet and the log; a folder where no file could be used is
+    refused with that report.
     """
     size = spec.image_size or FOLDER_IMAGE_SIZE
     channels = spec.channels or FOLDER_CHANNELS
     report = PreflightReport(target_mode="L" if channels == 1 else "RGB")
     files = list_folder(root, report)
-    pixels, kept = _read_files(files, root, report, size, spec.max_images)
+    limit = spec.max_images
+    wanted = balanced_order(files, root) if limit and limit < len(files) else files
+    pixels, kept = _read_files(wanted, root, report, size, limit)
     _log_report(root, report)
     if not kept:
         raise DatasetError(
