@@ -31,6 +31,7 @@ from worker.checkpoints import checkpoint_to_resume, publish_checkpoint
 from worker.datasets import ImageSet, load_images
 from worker.folders import job_folder
 from worker.generation import generate
+from worker.memory import fails_when_out_of_memory
 from worker.quality import QualityMeter, build_meter
 from worker.reporter import Reporter
 from worker.storage import Location
@@ -247,6 +248,7 @@ def run_job(
         return "failed"
 
 
+@fails_when_out_of_memory
 def _train(
     job_id: str, raw_spec: Any, settings: Settings, reporter: Reporter, worker: str
 ) -> str:
