@@ -208,7 +208,12 @@ def run_job(
     """Claim the job, run `work`, and report how it ended, whatever happens."""
     if not _is_uuid(job_id):
         # The id names the output folder and the Redis keys; refuse anything else.
-        logger.error("dropping a message with a malformed job id %r", job_id)
+        logger.error(
+            "dropping a message with the job id %r, which is not a UUID; genqueue "
+            "clients send UUIDs, so this message was written by hand or by another "
+            "program on the queue",
+            job_id,
+        )
         return "dropped"
     holder = f"{worker} {threading.get_native_id()}"
     reporter = Reporter(client, job_id, holder, settings.lease_seconds)

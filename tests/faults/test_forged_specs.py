@@ -183,4 +183,4 @@ def test_a_job_id_of_the_wrong_type_is_dropped_with_a_log_line(
     # One worker takes messages in order: once this job ends, the other was seen.
     forge(client, TRAIN_TASK, {**DIGITS, "epochs": 0})
 
-    assert f"malformed job id {job_id!r}" in worker.log()
+    assert f"the job id {job_id!r}, which is not a UUID" in worker.log()

@@ -87,7 +87,7 @@ def test_a_job_id_that_is_a_path_is_dropped_and_nothing_is_written(
     assert after.status == "failed"
     log = worker.log()
     for name in names:
-        assert f"malformed job id {name!r}" in log
+        assert f"the job id {name!r}, which is not a UUID" in log
     assert not absolute.exists()
     near = [p.name for p in artifacts.parent.parent.parent.rglob("*")]
     assert "escaped" not in near and not list(artifacts.parent.glob("*-*-*-*-*"))
