@@ -149,6 +149,10 @@ class _Trainer:
         self.steps.model.load_state_dict(checkpoint.model)
         for name, optimizer in self.steps.optimizers().items():
             optimizer.load_state_dict(checkpoint.optimizers[name])
+            # The saved state carries the old run's rate; a continuation that asks
+            # for another one gets it.
+            for group in optimizer.param_groups:
+                group["lr"] = self.spec.lr
         self.steps.restore_counters(checkpoint.extra)
         torch.set_rng_state(checkpoint.rng["torch"])
         if self.device.type == "cuda" and "cuda" in checkpoint.rng:
