@@ -8,6 +8,7 @@ file is decoded here, before training, so a bad file cannot stop a job mid-epoch
 from __future__ import annotations
 
 import logging
+import socket
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -60,10 +61,28 @@ class ImageSet:
 def load_images(spec: TrainSpec) -> ImageSet:
     """Read the dataset a spec names, sized and coloured as the spec asks."""
     check_worker_reference(spec.dataset)
+    check_still_there(spec.dataset)
     ref = detect_dataset(spec.dataset)
     if ref.kind == "named":
         return load_named(ref.name, spec)
     return _load_ref(ref, spec)
+
+
+def check_still_there(dataset: str) -> None:
+    """Refuse a dataset path missing on this worker, saying which worker looked.
+
+    The client found the path, or was told it lives on the worker, so the list of
+    dataset kinds that detect_dataset gives for a missing path would not help.
+    """
+    path = Path(dataset).expanduser()
+    if not path.is_absolute() or path.exists():
+        return
+    raise DatasetError(
+        f"Dataset path '{dataset}' does not exist on worker {socket.gethostname()}: "
+        "it was moved or deleted after the job was submitted, or lies on another "
+        "machine. Put it back at that path and retry the job, or submit it again "
+        "with a path this worker can read."
+    )
 
 
 def load_named(name: str, spec: TrainSpec) -> ImageSet:
