@@ -63,8 +63,8 @@ def read_idx(path: Path, limit: int | None) -> Arrays:
     pixels = np.frombuffer(data, np.uint8, count * rows * cols, offset=16)
     pixels = pixels.reshape(count, 1, rows, cols)
 
-    labels = _read_idx_labels(path, count)
-    description = f"MNIST IDX {path} ({count:,} images, {rows}x{cols})"
+    labels, note = _read_idx_labels(path, count)
+    description = f"MNIST IDX {path} ({count:,} images, {rows}x{cols}{note})"
     return Arrays(pixels, labels, description)
 
 
@@ -115,18 +115,21 @@ def idx_labels_path(images_path: Path) -> Path | None:
     return None
 
 
-def _read_idx_labels(images_path: Path, count: int) -> torch.Tensor | None:
+def _read_idx_labels(images_path: Path, count: int) -> tuple[torch.Tensor | None, str]:
+    """The labels of the first `count` images, or None and a note saying why not."""
     path = idx_labels_path(images_path)
     if path is None:
-        return None
+        return None, ""
     data = _read_maybe_gzip(path)
     magic, total = struct.unpack(">II", data[:8]) if len(data) >= 8 else (0, 0)
     if magic != IDX_LABELS_MAGIC or len(data) < 8 + count or total < count:
-        # Labels only colour the charts; a bad label file must not stop training.
+        # Labels only colour the charts, so a bad label file does not stop training;
+        # the note tells a conditional model's refusal why they went unused.
         logger.warning("ignoring label file %s: bad header or too short", path)
-        return None
+        note = f"; labels in {path.name} unused: bad header or fewer than {count:,}"
+        return None, note
     labels = np.frombuffer(data, np.uint8, count, offset=8)
-    return torch.from_numpy(labels.astype(np.int64))
+    return torch.from_numpy(labels.astype(np.int64)), ""
 
 
 def read_npz(path: Path, limit: int | None) -> Arrays:
