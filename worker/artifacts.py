@@ -42,6 +42,10 @@ _UNREADABLE_SPEC = (
     AttributeError,
     SpecError,
 )
+# What a person can do about a model folder whose files cannot be used together.
+_WAY_OUT = "Copy both files from one run, train the job again, or use another job."
+# A misfit quoted in an error is cut to this length: a list of keys can run long.
+MISFIT_CHARS = 200
 
 
 def save_model(
@@ -108,10 +112,11 @@ def load_generator(
     spec, image_shape, num_classes = _read_document(output_dir)
     model_path = output_dir / MODEL_FILE
     tensors, saved_kind = _read_weights(model_path, str(device))
-    if saved_kind != spec.model:
+    # A file without the kind (a checkpoint's weights) is judged by its shapes.
+    if saved_kind is not None and saved_kind != spec.model:
         raise JobFailed(
             f"'{model_path}' holds a {saved_kind} model but spec.json describes a "
-            f"{spec.model}; the two files come from different runs."
+            f"{spec.model}; the two files come from different runs. {_WAY_OUT}"
         )
 
     try:
@@ -120,10 +125,22 @@ def load_generator(
     except (RuntimeError, ValueError) as exc:
         raise JobFailed(
             f"The weights in '{model_path}' do not fit a {spec.model} for images "
-            f"{image_shape} with latent_dim {spec.latent_dim}; spec.json and "
-            f"model.safetensors come from different runs. {exc}"
+            f"{image_shape} with latent_dim {spec.latent_dim} ({_first_misfit(exc)}); "
+            f"spec.json and model.safetensors come from different runs. {_WAY_OUT}"
         ) from None
     return generative_part(model.eval()), spec, image_shape
+
+
+def _first_misfit(exc: Exception) -> str:
+    """The first misfit load_state_dict lists, and how many more, kept short."""
+    # PyTorch puts each misfit on a line of its own after a heading line; a line
+    # of missing keys names every one of them.
+    lines = str(exc).split("\n\t")
+    first = (lines[1] if len(lines) > 1 else lines[0]).rstrip(".")
+    if len(first) > MISFIT_CHARS:
+        first = first[:MISFIT_CHARS] + "..."
+    more = len(lines) - 2
+    return first + (f", and {more} more" if more > 0 else "")
 
 
 def read_spec(output_dir: Path) -> tuple[TrainSpec, Shape]:
@@ -147,7 +164,7 @@ def _read_document(output_dir: Path) -> tuple[TrainSpec, Shape, int]:
     except _UNREADABLE_SPEC as exc:
         raise JobFailed(
             f"Cannot read the model spec at '{path}' ({exc}); the output folder is "
-            "incomplete or was not written by genqueue."
+            f"incomplete or was not written by genqueue. {_WAY_OUT}"
         ) from None
 
 
@@ -163,6 +180,6 @@ def _read_weights(
             return tensors, (weights.metadata() or {}).get("model")
     except (OSError, SafetensorError) as exc:
         raise JobFailed(
-            f"Cannot read model weights at '{model_path}' ({exc}); train the model "
-            "again or choose another output folder."
+            f"Cannot read model weights at '{model_path}' ({exc}); it is damaged "
+            f"or was not written by genqueue. {_WAY_OUT}"
         ) from None
