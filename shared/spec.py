@@ -48,6 +48,13 @@ CONV_IMAGE_SIZES = (28, 32, 64)
 CONV_SIZES_TEXT = "28, 32 or 64"
 # These draw one row of samples per class and train on (image, label) pairs.
 CONDITIONAL_MODELS = frozenset({"cvae", "cgan"})
+VAE_MODELS = frozenset({"vae", "conv_vae", "cvae"})
+# Options only some models read, with the models that read them. Another model is
+# refused a value other than the default, which it would silently ignore.
+MODEL_OPTIONS: dict[str, frozenset[str]] = {
+    "kl_weight": VAE_MODELS,
+    "critic_steps": frozenset({"wgan_gp"}),
+}
 
 # Allowed ranges, kept in one place so the command line, the app and the error
 # messages all say the same thing.
@@ -64,12 +71,24 @@ LIMITS: dict[str, tuple[float, float]] = {
 }
 
 # Errors whose message is already a whole sentence for people.
-_SENTENCE_ERRORS = frozenset({"conv_image_size"})
+_SENTENCE_ERRORS = frozenset({"conv_image_size", "option_model"})
 
 
 def nearest_conv_size(size: int) -> int:
     """The supported conv image side closest to `size`, to suggest in messages."""
     return min(CONV_IMAGE_SIZES, key=lambda allowed: abs(allowed - size))
+
+
+def unused_options(model: str) -> list[str]:
+    """The options in MODEL_OPTIONS that `model` does not read."""
+    return [name for name, models in MODEL_OPTIONS.items() if model not in models]
+
+
+def _names(models: frozenset[str]) -> str:
+    ordered = [kind for kind in MODEL_KINDS if kind in models]
+    if len(ordered) == 1:
+        return ordered[0]
+    return ", ".join(ordered[:-1]) + " and " + ordered[-1]
 
 
 def _limit(name: str, **extra: Any) -> Any:
@@ -180,6 +199,23 @@ class TrainSpec(BaseModel):
             f"{self.model} needs image_size {CONV_SIZES_TEXT}, got {size}; "
             f"pass --image-size {nearest_conv_size(size)}.",
         )
+
+    @model_validator(mode="after")
+    def _options_fit_model(self) -> TrainSpec:
+        refusals = []
+        for name in unused_options(self.model):
+            value, default = getattr(self, name), TrainSpec.model_fields[name].default
+            if value == default:
+                continue
+            flag = "--" + name.replace("_", "-")
+            refusals.append(
+                f"{name} ({flag}) applies only to {_names(MODEL_OPTIONS[name])}, "
+                f"not to {self.model}; got {format_limit(value)}. Leave it at its "
+                f"default {format_limit(default)} or choose one of those models."
+            )
+        if refusals:
+            raise PydanticCustomError("option_model", " ".join(refusals))
+        return self
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

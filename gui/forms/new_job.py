@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -28,7 +29,14 @@ from PySide6.QtWidgets import (
 from gui.forms import FORM_STYLE, grow_to_fit, note_label, set_invalid, show_note
 from shared.datasets import detect_dataset
 from shared.errors import DatasetError, SpecError
-from shared.spec import DEFAULT_LR, LIMITS, MODEL_KINDS, TrainSpec
+from shared.spec import (
+    DEFAULT_LR,
+    LIMITS,
+    MODEL_KINDS,
+    TrainSpec,
+    describe_errors,
+    unused_options,
+)
 
 MODELS = tuple((text, kind) for kind, text in MODEL_KINDS.items())
 CHANNELS = (("Dataset's own", None), ("1 (grey)", 1), ("3 (RGB)", 3))
@@ -96,11 +104,17 @@ def parse_field(name: str, text: str) -> Any:
 
 
 def check_field(name: str, value: Any) -> str:
-    """Empty when the spec accepts `value` for `name`, else what it allows."""
+    """Empty when the spec accepts `value` for `name`, else what it allows.
+
+    Rules between fields, such as an option the model does not read, are left to
+    the whole spec's check, which names them under the form.
+    """
     try:
-        TrainSpec.from_json({**_REQUIRED, name: value})
-    except SpecError as exc:
-        return allowed_text(name) if name in LIMITS else str(exc)
+        TrainSpec.model_validate({**_REQUIRED, name: value})
+    except ValidationError as exc:
+        if not any(tuple(e["loc"]) == (name,) for e in exc.errors()):
+            return ""
+        return allowed_text(name) if name in LIMITS else describe_errors(exc)
     return ""
 
 
@@ -137,6 +151,9 @@ class NewJobDialog(QDialog):
         values = {**DEFAULTS, **spec}
         if "lr" not in spec:
             values["lr"] = DEFAULT_LR.get(values["model"], values["lr"])
+        # An option the model never read (a clone of an older job) is dropped.
+        for name in unused_options(str(values["model"])):
+            values[name] = DEFAULTS[name]
         self._model.setCurrentIndex(max(self._model.findData(values["model"]), 0))
         self._dataset.setEditText(str(values["dataset"]))
         for name, edit in self._edits.items():
@@ -272,6 +289,10 @@ class NewJobDialog(QDialog):
         lr = self._edits["lr"]
         if lr.text() in {format_value(v) for v in DEFAULT_LR.values()}:
             lr.setText(format_value(DEFAULT_LR[self._model.currentData()]))
+        # Options the new model does not read go back to their defaults, which
+        # are the only values the spec lets it carry.
+        for name in unused_options(self._model.currentData()):
+            self._edits[name].setText(format_value(DEFAULTS[name]))
         self._revalidate()
 
     def _on_dataset_text_changed(self, _text: str) -> None:

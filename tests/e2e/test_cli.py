@@ -149,6 +149,40 @@ def test_submit_refuses_out_of_range_values_naming_field_and_range(
     assert genqueue(e2e_settings, "jobs", "--json").stdout == before
 
 
+@pytest.mark.parametrize(
+    ("model", "option", "value", "message"),
+    [
+        (
+            "gan",
+            "--kl-weight",
+            "0.5",
+            "applies only to vae, conv_vae and cvae, not to gan",
+        ),
+        ("vae", "--critic-steps", "3", "applies only to wgan_gp, not to vae"),
+    ],
+)
+def test_submit_refuses_an_option_the_model_does_not_read(
+    e2e_settings: Settings, model: str, option: str, value: str, message: str
+) -> None:
+    before = genqueue(e2e_settings, "jobs", "--json").stdout
+
+    result = genqueue(
+        e2e_settings,
+        "submit",
+        "train",
+        "--model",
+        model,
+        "--dataset",
+        "digits",
+        option,
+        value,
+    )
+
+    assert result.returncode == 2
+    assert message in result.stderr and option in result.stderr
+    assert genqueue(e2e_settings, "jobs", "--json").stdout == before
+
+
 def test_submit_refuses_a_missing_dataset_path_before_queueing(
     e2e_settings: Settings, tmp_path
 ) -> None:

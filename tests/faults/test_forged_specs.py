@@ -111,6 +111,10 @@ def genqueue(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]
         ),
         ({"shell": "rm -rf /"}, "Unknown field 'shell'; remove it."),
         ({"channels": 2}, "channels=2 is not valid: Input should be 1 or 3."),
+        (
+            {"critic_steps": 3},
+            "critic_steps (--critic-steps) applies only to wgan_gp, not to vae; got 3.",
+        ),
     ],
 )
 def test_a_bad_training_value_fails_the_job_naming_it(

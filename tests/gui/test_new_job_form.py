@@ -187,3 +187,47 @@ def test_switching_to_gan_follows_its_published_learning_rate(dialog) -> None:
     model_box.setCurrentIndex(model_box.findData("gan"))
 
     assert dialog._edits["lr"].text() == "0.0002"
+
+
+def choose_model(dialog: NewJobDialog, model: str) -> None:
+    dialog._model.setCurrentIndex(dialog._model.findData(model))
+
+
+def test_critic_steps_for_wgan_gp_are_accepted_in_their_field(dialog) -> None:
+    dialog.prefill({"model": "wgan_gp", "dataset": "digits", "image_size": 28})
+
+    edit(dialog, "critic_steps", "3")
+
+    assert dialog.field_error("critic_steps") == ""
+    spec = dialog.spec()
+    assert spec is not None and spec.critic_steps == 3
+
+
+def test_an_option_the_model_does_not_read_is_refused_under_the_form(dialog) -> None:
+    dialog.prefill({"model": "gan", "dataset": "digits"})
+
+    edit(dialog, "kl_weight", "0.5")
+
+    assert dialog.spec() is None and not submit_button(dialog).isEnabled()
+    assert dialog.field_error("kl_weight") == ""
+    shown = [label.text() for label in dialog.findChildren(QLabel)]
+    assert any("kl_weight (--kl-weight) applies only to vae" in t for t in shown)
+
+
+def test_switching_model_resets_the_options_the_new_one_does_not_read(
+    dialog,
+) -> None:
+    dialog.prefill({"model": "wgan_gp", "dataset": "digits", "image_size": 28})
+    edit(dialog, "critic_steps", "3")
+
+    choose_model(dialog, "dcgan")
+
+    assert dialog._edits["critic_steps"].text() == "5"
+    assert dialog.spec() == TrainSpec(model="dcgan", dataset="digits", image_size=28)
+
+
+def test_a_clone_drops_an_option_its_model_never_read(dialog) -> None:
+    dialog.prefill({"model": "gan", "dataset": "digits", "kl_weight": 0.5})
+
+    assert dialog._edits["kl_weight"].text() == "1"
+    assert dialog.spec() == TrainSpec(model="gan", dataset="digits")

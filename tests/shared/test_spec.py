@@ -132,6 +132,74 @@ def test_kl_weight_and_critic_steps_are_held_to_their_ranges(
         TrainSpec.from_json({"model": "vae", "dataset": "digits", field: value})
 
 
+@pytest.mark.parametrize(
+    ("model", "field", "value", "message"),
+    [
+        (
+            "gan",
+            "kl_weight",
+            0.5,
+            "kl_weight (--kl-weight) applies only to vae, conv_vae and cvae, not to "
+            "gan; got 0.5. Leave it at its default 1 or choose one of those models.",
+        ),
+        (
+            "vae",
+            "critic_steps",
+            3,
+            "critic_steps (--critic-steps) applies only to wgan_gp, not to vae; "
+            "got 3. Leave it at its default 5 or choose one of those models.",
+        ),
+        ("dcgan", "kl_weight", 0, "not to dcgan; got 0."),
+        ("cvae", "critic_steps", 1, "applies only to wgan_gp, not to cvae"),
+    ],
+)
+def test_an_option_the_model_does_not_read_is_refused_naming_both(
+    model: str, field: str, value: object, message: str
+) -> None:
+    with pytest.raises(SpecError) as caught:
+        TrainSpec.from_json({"model": model, "dataset": "/data/faces", field: value})
+
+    assert message in str(caught.value)
+
+
+def test_both_unread_options_are_named_at_once() -> None:
+    fields = {"model": "gan", "dataset": "/data/faces"}
+
+    with pytest.raises(SpecError) as caught:
+        TrainSpec.from_json({**fields, "kl_weight": 2, "critic_steps": 3})
+
+    assert "kl_weight (--kl-weight)" in str(caught.value)
+    assert "critic_steps (--critic-steps)" in str(caught.value)
+
+
+@pytest.mark.parametrize("model", list(MODEL_KINDS))
+def test_every_model_accepts_the_default_options_sent_explicitly(model: str) -> None:
+    fields = {"model": model, "dataset": "/data/faces", "image_size": 32}
+
+    spec = TrainSpec.from_json({**fields, "kl_weight": 1.0, "critic_steps": 5})
+
+    assert (spec.kl_weight, spec.critic_steps) == (1.0, 5)
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "value"),
+    [
+        ("vae", "kl_weight", 4.0),
+        ("conv_vae", "kl_weight", 0.5),
+        ("cvae", "kl_weight", 2.0),
+        ("wgan_gp", "critic_steps", 3),
+    ],
+)
+def test_a_model_accepts_the_options_it_reads(
+    model: str, field: str, value: object
+) -> None:
+    fields = {"model": model, "dataset": "/data/faces", "image_size": 32}
+
+    spec = TrainSpec.from_json({**fields, field: value})
+
+    assert getattr(spec, field) == value
+
+
 def test_a_kl_weight_of_zero_is_allowed() -> None:
     spec = TrainSpec.from_json({"model": "vae", "dataset": "digits", "kl_weight": 0})
 
