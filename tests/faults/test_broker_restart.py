@@ -7,9 +7,10 @@ promises after each kind of stop differs:
   write is there after the restart.
 - SIGKILL: Redis writes each command to the file (write(2), into the page cache)
   before it replies, and a killed process does not take the page cache with it, so
-  every acknowledged write is still there. What everysec gives up is only what an
-  operating-system crash or power cut takes: up to a second of writes not yet
-  fsynced. That case is not tested here.
+  every acknowledged write is still there. The exception is a disk so slow that an
+  fsync is still running a second later: Redis then holds writes back for up to two
+  seconds while replying, and a kill loses them. An operating-system crash or power
+  cut loses up to a second of writes not yet fsynced; neither is tested here.
 
 Either way the worker, the client and `genqueue wait` ride out the gap by
 themselves, the queued jobs still run, and the history ends with every step and
