@@ -84,10 +84,10 @@ def run_app(settings: Settings) -> int:
     qt_app.setApplicationName("genqueue")
     app = App(settings)
     qt_app.aboutToQuit.connect(app.stop)
-    app.start()
     # Qt's loop gives Python no chance to see Ctrl-C; a timer lets the handler run.
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, lambda *_: qt_app.quit())
+    app.start()
     timer = QTimer()
     timer.start(200)
     timer.timeout.connect(lambda: None)

@@ -259,7 +259,7 @@ def test_submit_more_continues_a_job_from_its_checkpoint(
 
 
 def test_submit_more_refuses_a_job_that_finished_no_epoch(
-    e2e_settings: Settings, tmp_path
+    e2e_settings: Settings, e2e_client: Client, tmp_path
 ) -> None:
     failed = submit_failing(e2e_settings, tmp_path, "vae")
     genqueue(e2e_settings, "wait", failed)

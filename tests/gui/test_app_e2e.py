@@ -271,7 +271,14 @@ def test_genqueue_gui_quits_cleanly_with_exit_code_zero(tmp_path) -> None:
     env["GENQUEUE_BROKER_URL"] = "redis://:pw@127.0.0.1:1/0"
     command = [sys.executable, "-m", "shared.cli", "gui"]
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)
+    # The backend opens the history once the window is up and the handlers are set.
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "history.sqlite3").exists():
+        assert time.monotonic() < deadline and process.poll() is None, (
+            "app never started"
+        )
+        time.sleep(0.1)
+    time.sleep(1)
 
     process.send_signal(signal.SIGTERM)
     _, errors = process.communicate(timeout=30)
