@@ -11,9 +11,9 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from shared.errors import JobNotFound
@@ -68,6 +68,7 @@ def apply_entries(
         cursor.last_id = stream_id
         applied += 1
 
+    applier.write_rows()
     if applied:
         job.updated_at = datetime.now(UTC)
     logger.debug("job %s: applied %d of %d entries", job_id, applied, len(entries))
@@ -75,12 +76,18 @@ def apply_entries(
 
 
 class _Applier:
-    """Turns each event into changes of one job's rows."""
+    """Turns each event into changes of one job's rows.
+
+    Event and metric rows are gathered and inserted many at a time (write_rows):
+    an ORM object for each would cost several times what SQLite does.
+    """
 
     def __init__(self, session: Session, job: Job, images_root: Path) -> None:
         self.session = session
         self.job = job
         self.images_dir = images_root / job.id
+        self.event_rows: list[dict[str, Any]] = []
+        self.metric_rows: list[dict[str, Any]] = []
         self.handlers: dict[str, Callable[[Event], None]] = {
             "state": self._on_state,
             "progress": self._on_progress,
@@ -93,14 +100,14 @@ class _Applier:
 
     def apply(self, stream_id: str, event: Event) -> None:
         """Store the entry, then apply what it says."""
-        self.session.add(
-            EventRecord(
-                job_id=self.job.id,
-                stream_id=stream_id,
-                type=event.type,
-                time=event.time,
-                payload=event.payload,
-            )
+        self.event_rows.append(
+            {
+                "job_id": self.job.id,
+                "stream_id": stream_id,
+                "type": event.type,
+                "time": event.time,
+                "payload": event.payload,
+            }
         )
         handler = self.handlers.get(event.type)
         if handler is None:
@@ -129,9 +136,21 @@ class _Applier:
             job.outputs = payload.get("outputs", job.outputs)
         logger.info("job %s is %s", job.id, job.status)
 
+    def write_rows(self) -> None:
+        """Insert the event and metric rows gathered so far, in arrival order."""
+        # Into the tables, not the classes: the ORM's bulk path costs a third more.
+        for table, rows in (
+            (cast(Table, EventRecord.__table__), self.event_rows),
+            (cast(Table, MetricRow.__table__), self.metric_rows),
+        ):
+            if rows:
+                self.session.execute(insert(table), rows)
+                rows.clear()
+
     def _forget_after(self, step: int) -> None:
         """Drop the steps and epoch means a run starting after ``step`` will redo."""
         job_id = self.job.id
+        self.write_rows()
         self.session.flush()
         self.session.execute(
             delete(MetricRow).where(MetricRow.job_id == job_id, MetricRow.step > step)
@@ -155,13 +174,13 @@ class _Applier:
         rows: list[dict[str, Any]] = event.payload.get("rows", [])
         for row in rows:
             values = {k: v for k, v in row.items() if k not in ("epoch", "step")}
-            self.session.add(
-                MetricRow(
-                    job_id=self.job.id,
-                    epoch=int(row["epoch"]),
-                    step=int(row["step"]),
-                    values=values,
-                )
+            self.metric_rows.append(
+                {
+                    "job_id": self.job.id,
+                    "epoch": int(row["epoch"]),
+                    "step": int(row["step"]),
+                    "values": values,
+                }
             )
             self.job.latest = values
 

@@ -199,6 +199,29 @@ def test_metrics_rows_are_stored_and_latest_kept(
     assert store.get_job(JOB).latest == {"loss_d": 0.9, "loss_g": 1.5}
 
 
+def test_a_resumed_run_in_the_same_batch_drops_the_steps_it_will_redo(
+    store: HistoryStore, tmp_path: Path
+) -> None:
+    first = [{"epoch": 1, "step": n, "loss": 1.0 / n} for n in (1, 2, 3, 4)]
+    again = [{"epoch": 1, "step": n, "loss": 2.0 / n} for n in (3, 4)]
+    batch = [
+        ("1-0", Event("metrics", {"rows": first})),
+        ("2-0", Event("state", {"status": "running", "start_step": 2})),
+        ("3-0", Event("metrics", {"rows": again})),
+    ]
+
+    store.apply_events(JOB, batch, tmp_path)
+
+    points = store.metrics(JOB)
+    assert [(p.step, p.values["loss"]) for p in points] == [
+        (1, 1.0),
+        (2, 0.5),
+        (3, 2.0 / 3),
+        (4, 0.5),
+    ]
+    assert stored_ids(store) == ["1-0", "2-0", "3-0"]
+
+
 def test_epoch_summary_is_replaced_not_duplicated(
     store: HistoryStore, tmp_path: Path
 ) -> None:
