@@ -28,13 +28,33 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
     server.stop()
 
 
+def queue_settings(
+    home: Path, redis_server: EmbeddedRedis, environ: dict[str, str] | None = None
+) -> Settings:
+    """Settings for `home` with a queue of their own on the tests' Redis.
+
+    Only `environ` is read from the environment, never the tester's own shell.
+    """
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    return Settings.load(
+        home=home, broker_url=redis_server.url, queue=queue, environ=environ or {}
+    )
+
+
+def serve(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory, name: str
+) -> Iterator[WorkerProcess]:
+    """A worker process for a module-scoped fixture to yield from; stopped after."""
+    log = tmp_path_factory.mktemp("logs") / "worker.log"
+    worker = WorkerProcess(settings, log, name)
+    yield worker
+    worker.stop()
+
+
 @pytest.fixture
 def settings(tmp_path: Path, redis_server: EmbeddedRedis) -> Settings:
     """Settings with a fresh home directory and a queue of its own on the tests' Redis."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    return Settings.load(
-        home=tmp_path / "home", broker_url=redis_server.url, queue=queue, environ={}
-    )
+    return queue_settings(tmp_path / "home", redis_server)
 
 
 @pytest.fixture

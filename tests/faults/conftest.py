@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from shared.client import Client
 from shared.redis_server import EmbeddedRedis
 from shared.settings import Settings
+from tests.conftest import queue_settings
 
 # Short enough that a lost worker is noticed in seconds, long enough for a beat or two
 # to go missing on a busy 2-core machine without a false alarm.
@@ -19,13 +19,8 @@ FAST_LEASE_SECONDS = 6
 @pytest.fixture
 def fast_settings(tmp_path: Path, redis_server: EmbeddedRedis) -> Settings:
     """Settings whose workers notice a lost worker within seconds, not half a minute."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    return Settings.load(
-        home=tmp_path / "home",
-        broker_url=redis_server.url,
-        queue=queue,
-        environ={"GENQUEUE_LEASE_SECONDS": str(FAST_LEASE_SECONDS)},
-    )
+    environ = {"GENQUEUE_LEASE_SECONDS": str(FAST_LEASE_SECONDS)}
+    return queue_settings(tmp_path / "home", redis_server, environ)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from shared.history import JobView
 from shared.queue import GENERATE_TASK, TRAIN_TASK, make_celery
 from shared.redis_server import EmbeddedRedis
 from shared.settings import Settings
-from tests.conftest import WorkerProcess
+from tests.conftest import WorkerProcess, queue_settings, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -34,23 +34,14 @@ SOURCE = {"source": str(uuid.uuid4())}
 def settings(
     tmp_path_factory: pytest.TempPathFactory, redis_server: EmbeddedRedis
 ) -> Settings:
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    return Settings.load(
-        home=tmp_path_factory.mktemp("home"),
-        broker_url=redis_server.url,
-        queue=queue,
-        environ={},
-    )
+    return queue_settings(tmp_path_factory.mktemp("home"), redis_server)
 
 
 @pytest.fixture(scope="module")
 def worker(
     settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[WorkerProcess]:
-    log = tmp_path_factory.mktemp("logs") / "worker.log"
-    process = WorkerProcess(settings, log, "forged@%h")
-    yield process
-    process.stop()
+    yield from serve(settings, tmp_path_factory, "forged@%h")
 
 
 @pytest.fixture(scope="module")

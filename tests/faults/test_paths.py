@@ -20,7 +20,7 @@ from shared.queue import GENERATE_TASK, TRAIN_TASK, make_celery
 from shared.redis_server import EmbeddedRedis
 from shared.settings import Settings
 from shared.spec import JOB_ID_EXAMPLE, TrainSpec
-from tests.conftest import WorkerProcess
+from tests.conftest import WorkerProcess, queue_settings, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -32,20 +32,14 @@ def settings(
     tmp_path_factory: pytest.TempPathFactory, redis_server: EmbeddedRedis
 ) -> Settings:
     home = tmp_path_factory.mktemp("deep") / "a" / "b" / "home"
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    return Settings.load(
-        home=home, broker_url=redis_server.url, queue=queue, environ={}
-    )
+    return queue_settings(home, redis_server)
 
 
 @pytest.fixture(scope="module")
 def worker(
     settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[WorkerProcess]:
-    log = tmp_path_factory.mktemp("logs") / "worker.log"
-    process = WorkerProcess(settings, log, "paths@%h")
-    yield process
-    process.stop()
+    yield from serve(settings, tmp_path_factory, "paths@%h")
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from shared.events import LEASE_SECONDS
 from shared.queue import TRAIN_TASK, make_celery
 from shared.settings import Settings
 from shared.spec import TrainSpec
+from tests.conftest import queue_settings
 from tests.data_paths import path_dataset
 
 pytestmark = pytest.mark.e2e
@@ -179,14 +180,10 @@ def test_a_killed_workers_job_resumes_on_the_next_worker_from_its_checkpoint(
 
 
 def test_a_job_that_kills_its_worker_every_time_fails_after_max_attempts(
-    client: Client, redis_server, tmp_path: Path, start_worker
+    redis_server, tmp_path: Path, start_worker
 ) -> None:
-    settings = Settings.load(
-        home=tmp_path / "home",
-        broker_url=redis_server.url,
-        queue=f"test-{uuid.uuid4().hex[:8]}",
-        environ={"GENQUEUE_LEASE_SECONDS": "6", "GENQUEUE_MAX_ATTEMPTS": "2"},
-    )
+    environ = {"GENQUEUE_LEASE_SECONDS": "6", "GENQUEUE_MAX_ATTEMPTS": "2"}
+    settings = queue_settings(tmp_path / "home", redis_server, environ)
     client = Client(settings)
     job_id = client.submit(long_vae(epochs=4))
     reached = 0
@@ -218,15 +215,10 @@ def test_a_job_that_kills_its_worker_every_time_fails_after_max_attempts(
 
 
 def test_a_job_outliving_the_visibility_timeout_runs_exactly_once(
-    client: Client, redis_server, tmp_path: Path, start_worker
+    redis_server, tmp_path: Path, start_worker
 ) -> None:
-    settings = Settings.load(
-        home=tmp_path / "home",
-        broker_url=redis_server.url,
-        queue=f"test-{uuid.uuid4().hex[:8]}",
-        visibility_timeout=2,
-        environ={},
-    )
+    environ = {"GENQUEUE_VISIBILITY_TIMEOUT": "2"}
+    settings = queue_settings(tmp_path / "home", redis_server, environ)
     client = Client(settings)
     workers = [start_worker(settings, f"idle{n}@%h") for n in range(2)]
     job_id = client.submit(long_vae(epochs=3))
