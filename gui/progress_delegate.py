@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import (
-    QApplication,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionProgressBar,
-    QStyleOptionViewItem,
-)
+from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
 from gui.jobs_model import PROGRESS_ROLE
 
 
 class ProgressDelegate(QStyledItemDelegate):
-    """A progress bar with the cell's text (percent and epoch) on it."""
+    """A flat progress bar with the cell's text (percent and epoch) on it.
+
+    Drawn with a few painter calls rather than the style's progress bar, which
+    took a fifth of a whole table's repaint.
+    """
 
     def paint(
         self,
@@ -24,14 +22,20 @@ class ProgressDelegate(QStyledItemDelegate):
         option: QStyleOptionViewItem,
         index: QModelIndex | QPersistentModelIndex,
     ) -> None:
-        bar = QStyleOptionProgressBar()
-        bar.rect = option.rect.adjusted(2, 3, -2, -3)
-        bar.minimum, bar.maximum = 0, 1000
-        bar.progress = int(1000 * (index.data(PROGRESS_ROLE) or 0.0))
-        bar.text = index.data(Qt.ItemDataRole.DisplayRole) or ""
-        bar.textVisible = True
-        bar.textAlignment = Qt.AlignmentFlag.AlignCenter
-        # Without the horizontal flag the style fills the bar from the bottom up.
-        bar.state = option.state | QStyle.StateFlag.State_Horizontal
-        style = QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
+        fraction = min(max(float(index.data(PROGRESS_ROLE) or 0.0), 0.0), 1.0)
+        text = index.data(Qt.ItemDataRole.DisplayRole) or ""
+        bar = option.rect.adjusted(2, 3, -3, -4)
+        filled = QRect(bar.x(), bar.y(), round(bar.width() * fraction), bar.height())
+        palette = option.palette
+        painter.save()
+        painter.setPen(palette.mid().color())
+        painter.setBrush(palette.base())
+        painter.drawRect(bar)
+        painter.fillRect(filled, palette.highlight())
+        painter.setPen(palette.text().color())
+        painter.drawText(bar, Qt.AlignmentFlag.AlignCenter, text)
+        # Over the filled part the text takes the highlight's own text colour.
+        painter.setClipRect(filled)
+        painter.setPen(palette.highlightedText().color())
+        painter.drawText(bar, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()

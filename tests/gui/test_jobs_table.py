@@ -12,7 +12,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QTableView  # noqa: E402
 
-from gui.jobs_model import COLUMNS, JobFilter, JobTableModel  # noqa: E402
+from gui.jobs_model import COLUMNS, JOB_ROLE, JobFilter, JobTableModel  # noqa: E402
 from shared.history import JobView  # noqa: E402
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -100,7 +100,8 @@ def test_updating_one_job_signals_exactly_its_row(qtbot) -> None:
 
 
 def test_a_new_job_is_inserted_without_a_reset(qtbot) -> None:
-    _, model, _ = shown_table(qtbot, [make_job(n) for n in range(10)])
+    view, model, _ = shown_table(qtbot, [make_job(n) for n in range(10)])
+    view.sortByColumn(COLUMNS.index("submitted"), Qt.SortOrder.DescendingOrder)
     resets: list[bool] = []
     model.modelReset.connect(lambda: resets.append(True))
 
@@ -108,7 +109,51 @@ def test_a_new_job_is_inserted_without_a_reset(qtbot) -> None:
 
     assert model.rowCount() == 11 and not resets
     assert model.row_of(make_job(99).id) == 0
-    assert model.row_of(make_job(3).id) == 4
+    assert model.row_of(make_job(3).id) == 7
+
+
+def test_sorting_keeps_the_selected_job_selected(qtbot) -> None:
+    view, model, proxy = shown_table(qtbot, [make_job(n) for n in range(1000)])
+    view.sortByColumn(COLUMNS.index("submitted"), Qt.SortOrder.DescendingOrder)
+    view.selectRow(10)
+    chosen = view.selectionModel().selectedRows()[0].data(JOB_ROLE)
+
+    view.sortByColumn(COLUMNS.index("submitted"), Qt.SortOrder.AscendingOrder)
+
+    selected = view.selectionModel().selectedRows()
+    assert [index.data(JOB_ROLE).id for index in selected] == [chosen.id]
+    assert selected[0].row() == 989
+    assert proxy.index(0, COLUMNS.index("name")).data() == "job 0"
+
+
+def test_a_changed_job_moves_to_where_the_sort_puts_it(qtbot) -> None:
+    jobs = [make_job(n, step=10 * n, status="running") for n in range(5)]
+    view, model, proxy = shown_table(qtbot, jobs)
+    view.sortByColumn(COLUMNS.index("progress"), Qt.SortOrder.DescendingOrder)
+    moves: list[bool] = []
+    model.rowsMoved.connect(lambda *_: moves.append(True))
+
+    model.update([make_job(1, step=49, status="running")])
+
+    names = [proxy.index(r, COLUMNS.index("name")).data() for r in range(5)]
+    assert names == ["job 1", "job 4", "job 3", "job 2", "job 0"]
+    assert moves == [True]
+
+
+def test_pages_that_arrive_in_order_are_not_sorted_again(qtbot) -> None:
+    jobs = [make_job(n) for n in range(3000)][::-1]  # newest first, as the app loads
+    view, model, _ = shown_table(qtbot, jobs[:1000])
+    view.sortByColumn(COLUMNS.index("submitted"), Qt.SortOrder.DescendingOrder)
+    layouts: list[bool] = []
+    model.layoutChanged.connect(lambda *_: layouts.append(True))
+
+    model.append(jobs[1000:2000])
+    model.append(jobs[2000:])
+    model.append([make_job(5000)])  # newer than all: sorted into place
+
+    assert layouts == [True]
+    assert model.row_of(make_job(5000).id) == 0
+    assert model.row_of(make_job(0).id) == 3000
 
 
 def test_filters_by_status_model_and_text(qtbot) -> None:
