@@ -2,7 +2,7 @@
 
 It lives on its own QThread and talks to the widgets only through signals, so the
 UI thread never waits on SQLite or Redis. A timer on that thread reads the job
-streams ten times a second; what changed goes out as lists of rows, coalesced per
+streams twenty times a second; what changed goes out as lists of rows, coalesced per
 tick, and the selected job's new points go out as a delta.
 """
 
@@ -30,7 +30,9 @@ from shared.workers import list_workers
 logger = logging.getLogger(__name__)
 
 PAGE = 2000
-TICK_MS = 100
+# A step reaches the table at most one tick after it reaches Redis: at 100 ms the
+# 95th percentile of that lag was over 100 ms; at 50 ms it is about half.
+TICK_MS = 50
 WORKERS_EVERY_S = 2.0
 # How often queued jobs are looked for on the broker; a lost one turns interrupted.
 QUEUE_CHECK_EVERY_S = 5.0
