@@ -15,6 +15,7 @@ from collections.abc import Callable
 from functools import cached_property
 
 import redis
+from celery import Celery
 
 from shared.datasets import check_worker_reference, detect_dataset
 from shared.errors import BrokerError, SpecError
@@ -68,10 +69,18 @@ class Client:
     def queue_check(self) -> QueueCheck:
         return QueueCheck(self.ingestor)
 
+    @cached_property
+    def celery(self) -> Celery:
+        """The app that sends jobs; kept, since a new one connects anew each time."""
+        return make_celery(self.settings)
+
     def reset_connection(self) -> None:
         """Forget the broker connection, so the next use connects afresh."""
         for name in ("redis", "ingestor", "queue_check"):
             self.__dict__.pop(name, None)
+        celery = self.__dict__.pop("celery", None)
+        if celery is not None:
+            celery.close()
 
     def submit(self, spec: TrainSpec, *, check_dataset: bool = True) -> str:
         """Record the job, then put it on the queue; return its id."""
@@ -116,13 +125,14 @@ class Client:
         return job_id
 
     def _send(self, job_id: str, spec: TrainSpec | GenerateSpec, task: str) -> None:
-        app = make_celery(self.settings)
         try:
-            app.send_task(
+            self.celery.send_task(
                 task, args=[job_id, spec.to_json()], task_id=job_id, retry=False
             )
-        finally:
-            app.close()
+        except Exception:
+            # A connection the broker dropped is not reused for the next job.
+            self.reset_connection()
+            raise
 
     def cancel(self, ref: str) -> JobView:
         """Ask the job's worker to stop it, or keep it from ever starting."""
