@@ -18,7 +18,8 @@ EPOCHS = 3
 BATCH_SIZE = 32
 LR = 2e-3
 HELD_OUT_SHARE = 0.2
-EVAL_BATCH = 512
+# Small for the reason features.py gives for FEATURE_BATCH.
+EVAL_BATCH = 64
 
 
 @dataclass(frozen=True)
