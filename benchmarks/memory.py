@@ -2,9 +2,12 @@
 
 genqueue's side is a real `genqueue worker` process running one MLP VAE job on
 MNIST's IDX file from submit to end, quality metric included; its peak is the
-kernel's high-water mark for the process (VmHWM), read once the job has ended. The
-baseline is benchmarks/bare_loop.py run as its own process on the same file, which
-reports its own peak the same way.
+kernel's high-water mark for the process (VmHWM), read once the job has ended. It
+runs twice, each time in a fresh worker: first on an empty cache, so the worker
+trains the quality metric's classifier for the dataset (what the first job on a
+dataset does), then with that classifier cached (what every later job does). The
+first is the row's figure. The baseline is benchmarks/bare_loop.py run as its own
+process on the same file, which reports its own peak the same way.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ def row(
     settings: Settings, log: Path, source: Source, epochs: int, limit: int | None
 ) -> Row:
     ours = genqueue_peak(settings, log, source, epochs, limit)
+    cached = genqueue_peak(settings, log.with_suffix(".2.log"), source, epochs, limit)
     theirs = bare_peak(source, epochs, limit)
     images = f"the first {limit:,}" if limit else "all"
     return Row(
@@ -62,5 +66,7 @@ def row(
         baseline=theirs,
         baseline_is="the bare loop's own process (torch, numpy, the data, the model)",
         target=margin_at_most(100, "MB"),
-        note=f"{source.description}, {images} images, {epochs} epoch(s), batch 128",
+        note=f"{source.description}, {images} images, {epochs} epoch(s), batch "
+        "128; the worker trains the quality metric's classifier for the dataset",
+        details={"classifier_cached_mb": cached},
     )
