@@ -113,6 +113,8 @@ def submit_row(client: Client, app: Celery, rounds: int) -> Row:
             "submit_call_ms": ms(ours, "submit_call"),
             "submit_to_running_ms": ms(ours, "to_running"),
             "raw_send_to_start_ms": ms(theirs, "to_start"),
+            "running_to_first_step_ms": ms(ours, "to_first_step")
+            - ms(ours, "to_running"),
         },
     )
 

@@ -39,6 +39,7 @@ class Sizes:
     """How much each row measures; the quick sizes only prove the rows run."""
 
     rounds: int
+    gan_rounds: int
     vae_images: int | None
     gan_images: int | None
     ingest_events: int
@@ -53,12 +54,15 @@ class Sizes:
     warm_up_jobs: int
     # An untimed run of each training side first, so neither pays for the first.
     warm: bool
+    # A second worker for the memory row, with the quality classifier cached.
+    memory_cached_too: bool
 
 
 FULL = Sizes(
     rounds=5,
+    gan_rounds=3,
     vae_images=None,
-    gan_images=640,
+    gan_images=None,
     ingest_events=10_000,
     submits=10,
     tiny_jobs=20,
@@ -70,9 +74,11 @@ FULL = Sizes(
     memory_images=None,
     warm_up_jobs=2,
     warm=True,
+    memory_cached_too=True,
 )
 QUICK = Sizes(
     rounds=1,
+    gan_rounds=1,
     vae_images=512,
     gan_images=64,
     ingest_events=400,
@@ -86,6 +92,7 @@ QUICK = Sizes(
     memory_images=512,
     warm_up_jobs=1,
     warm=False,
+    memory_cached_too=False,
 )
 
 
@@ -137,9 +144,12 @@ def _training(context: Context) -> None:
             "max_images": sizes.gan_images,
         },
     )
-    for work, limit in ((vae, 1.05), (gan, 1.02)):
+    for work, limit, rounds in (
+        (vae, 1.05, sizes.rounds),
+        (gan, 1.02, sizes.gan_rounds),
+    ):
         result = training.compare(
-            work, context.client(), context.folder, device, sizes.rounds, sizes.warm
+            work, context.client(), context.folder, device, rounds, sizes.warm
         )
         context.rows.append(training.row(work, result, limit, context.device))
 
@@ -210,6 +220,7 @@ def _memory(context: Context) -> None:
         source,
         1,
         context.sizes.memory_images,
+        is_cached_too=context.sizes.memory_cached_too,
     )
     context.rows.append(row)
 
