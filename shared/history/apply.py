@@ -172,6 +172,7 @@ class _Applier:
 
     def _on_metrics(self, event: Event) -> None:
         rows: list[dict[str, Any]] = event.payload.get("rows", [])
+        values: dict[str, Any] | None = None
         for row in rows:
             values = {k: v for k, v in row.items() if k not in ("epoch", "step")}
             self.metric_rows.append(
@@ -182,6 +183,8 @@ class _Applier:
                     "values": values,
                 }
             )
+        # Set once: each set of an ORM attribute costs as much as a row's insert.
+        if values is not None:
             self.job.latest = values
 
     def _on_epoch(self, event: Event) -> None:
