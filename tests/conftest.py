@@ -13,10 +13,28 @@ from pathlib import Path
 import pytest
 
 from shared.client import Client
+from shared.downloads import CACHE_ENV
 from shared.redis_server import EmbeddedRedis, free_port
 from shared.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def data_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One data cache for the whole run, shared by every worker process started.
+
+    Each dataset's quality classifier is then trained once per run rather than once
+    per test, and the tester's own cache (downloads, Inception weights) stays out.
+    """
+    path = tmp_path_factory.mktemp("data-cache")
+    previous = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = previous
 
 
 @pytest.fixture(scope="session")

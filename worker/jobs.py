@@ -21,6 +21,7 @@ from typing import Any
 import redis
 import torch
 
+from shared.downloads import cache_root
 from shared.errors import GenqueueError
 from shared.generation import GenerateSpec
 from shared.queue import GENERATE_TASK, TRAIN_TASK
@@ -43,6 +44,9 @@ logger = logging.getLogger(__name__)
 # next step and goes back to the queue instead of holding the shutdown for hours.
 shutdown_requested = threading.Event()
 
+
+# The folder of the data cache that holds the quality metric's classifiers.
+QUALITY_CACHE = "quality-classifiers"
 
 # Below this many nats of KL per latent dimension, z carries next to nothing.
 COLLAPSE_NATS = 0.01
@@ -124,21 +128,20 @@ class StreamCallbacks:
 
 
 def quality_meter(
-    data: ImageSet,
-    settings: Settings,
-    reporter: Reporter,
-    device: torch.device | None = None,
+    data: ImageSet, reporter: Reporter, device: torch.device | None = None
 ) -> QualityMeter | None:
     """The per-epoch quality meter, or None (said in the log) when it cannot be built.
 
     FID when Inception weights are found (GENQUEUE_INCEPTION_WEIGHTS, or the
-    dataset cache), else the classifier metric.
+    dataset cache), else the classifier metric. The classifiers are cached beside
+    the downloaded datasets, so each dataset's is trained once per machine, whatever
+    home or artifact folder a worker uses.
     """
 
     def warn(text: str) -> None:
         reporter.emit("log", {"level": "warning", "message": text})
 
-    cache_dir = settings.artifact_dir / "quality-cache"
+    cache_dir = cache_root() / QUALITY_CACHE
     try:
         meter = build_meter(data, cache_dir, device, warn)
     except (ValueError, OSError) as exc:
@@ -277,7 +280,7 @@ def _train(
     if data.report is not None:
         level = "warning" if data.report.problems else "info"
         reporter.emit("log", {"level": level, "message": data.report.summary()})
-    quality = quality_meter(data, settings, reporter, device)
+    quality = quality_meter(data, reporter, device)
     callbacks = StreamCallbacks(reporter, spec)
     if location is not None:
         callbacks.publish = partial(_publish, location, job_id, output_dir)
