@@ -293,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="genqueue-bench-"))
     server = start_redis(folder)
     context = Context(sizes, args.device, folder, server, [])
+    loads: dict[str, float] = {}
     started = time.monotonic()
     try:
         for name, group in GROUPS.items():
@@ -303,7 +304,10 @@ def main(argv: list[str] | None = None) -> int:
                 _profiled(name, group, context, args.json.parent)
             else:
                 group(context)
-            print(f"[{name}: {time.monotonic() - group_started:.0f} s]", flush=True)
+            # The last minute's load as the group ends: others' work skews timings.
+            loads[name] = round(os.getloadavg()[0], 2)
+            seconds = time.monotonic() - group_started
+            print(f"[{name}: {seconds:.0f} s, load {loads[name]}]", flush=True)
     finally:
         server.stop()
         if args.keep:
@@ -311,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(folder, ignore_errors=True)
     info["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    info["load_after_each_group"] = loads
     info["seconds"] = round(time.monotonic() - started)
     info["device"] = args.device
     write_json(args.json, context.rows, info, judged=not args.quick)
