@@ -80,8 +80,9 @@ class LocalStack:
         )
 
     def wait_for_interrupt(self) -> None:
-        """Block until Ctrl-C or SIGTERM, or until the worker keeps dying."""
-        _interrupt_on(signal.SIGINT, signal.SIGTERM)
+        """Block until Ctrl-C, SIGTERM or SIGHUP, or until the worker keeps dying."""
+        # SIGHUP too: a closed terminal must not leave Redis and the worker behind.
+        _interrupt_on(signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
         try:
             while not self._stop.wait(1.0):
                 pass
@@ -97,6 +98,7 @@ class LocalStack:
             if thread.is_alive():
                 thread.join(timeout=5)
         self._stop_worker()
+        self._catch_up()
         if self.redis is not None:
             self.redis.stop()
             self.redis = None
@@ -188,6 +190,14 @@ class LocalStack:
             )
             self.worker.kill()
             self.worker.wait()
+
+    def _catch_up(self) -> None:
+        """Store the worker's last events, such as a job handed back, before Redis
+        stops; otherwise the history shows that job running until the next start."""
+        try:
+            self.client.ingestor.catch_up()
+        except (BrokerError, redis.RedisError) as exc:
+            logger.warning("could not store the last events: %s", exc)
 
     def _ingest_loop(self) -> None:
         while not self._stop.is_set():
