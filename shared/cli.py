@@ -14,7 +14,7 @@ import click
 from shared import display
 from shared.client import Client
 from shared.errors import BrokerError, ConfigError, GenqueueError
-from shared.events import LOG_TYPES, TERMINAL
+from shared.events import LOG_TYPES, STATUSES, TERMINAL
 from shared.generation import GenerateSpec
 from shared.queue_check import is_not_in_queue
 from shared.settings import Settings
@@ -127,7 +127,12 @@ def up(
     "such as s3://BUCKET/PREFIX [env GENQUEUE_ARTIFACT_URL, which keeps any "
     "key out of `ps`].",
 )
-@click.option("--loglevel", default="info", show_default=True)
+@click.option(
+    "--loglevel",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    default="info",
+    show_default=True,
+)
 @connection_options
 @click.pass_obj
 def worker(
@@ -305,8 +310,8 @@ def submit_more(
 
 
 @cli.command()
-@click.option("--status", help="Only jobs in this status.")
-@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--status", type=click.Choice(STATUSES), help="Only jobs in this status.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @connection_options
 @click.pass_obj
@@ -421,7 +426,7 @@ def cancel(
 def retry(
     group: dict[str, Any], home: str | None, broker_url: str | None, job: str
 ) -> None:
-    """Submit a failed, cancelled or interrupted job again as a new job; print its id."""
+    """Submit a job that has ended again, as a new job with its spec; print its id."""
     settings = load_settings(group, home, broker_url)
     client = Client(settings)
     before = client.store.get_job(job)

@@ -38,7 +38,7 @@ from shared.queue import (
 )
 from shared.queue_check import QueueCheck, is_not_in_queue
 from shared.settings import Settings, redact
-from shared.spec import TrainSpec
+from shared.spec import LIMITS, TrainSpec
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +163,14 @@ class Client:
         else:
             new_id = self.submit(TrainSpec.from_json(job.spec), check_dataset=False)
         if is_not_in_queue(job):
-            self.cancel(job.id)
+            # Should the lost message turn up after all, the worker drops it.
+            self.redis.set(cancel_key(job.id), "1", ex=STREAM_RETENTION_SECONDS)
+            text = (
+                f"Not in the queue; submitted again as {new_id[:8]}, so this one "
+                "is cancelled and cannot also run."
+            )
+            event = Event("state", {"status": "cancelled", "error": text})
+            self.ingestor.announce(job.id, event)
         return new_id
 
     def train_more(self, ref: str, epochs: int) -> str:
@@ -179,6 +186,13 @@ class Client:
             raise SpecError(
                 f"Job {job.id[:8]} finished no epoch, so it left no checkpoint to "
                 "continue; submit it again instead."
+            )
+        limit = int(LIMITS["epochs"][1])
+        if done + epochs > limit:
+            raise SpecError(
+                f"--epochs {epochs} would take job {job.id[:8]} from epoch {done} to "
+                f"{done + epochs}, past the limit of {limit} epochs in all; add at "
+                f"most {limit - done}."
             )
         fields = {"epochs": done + epochs, "resume_from": job.id}
         name = f"{job.name or job.id[:8]} +{epochs}"

@@ -114,7 +114,7 @@ class QueueCheck:
             self.ingestor.store.mark_interrupted(
                 job_id, not_in_queue_reason(job_id), was="queued"
             )
-            logger.warning("job %s is not in the queue", job_id)
+            logger.info("job %s is not in the queue", job_id)
         return flagged
 
     def run(self) -> list[str]:

@@ -206,6 +206,13 @@ def _usable_home(path: Path) -> Path:
             f"The genqueue home {path} is a file, not a folder; set GENQUEUE_HOME "
             "(or --home) to a folder."
         )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot make the genqueue home {path}: {exc.strerror or exc}; set "
+            "GENQUEUE_HOME (or --home) to a folder you can write."
+        ) from None
     return path
 
 

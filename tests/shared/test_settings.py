@@ -114,3 +114,11 @@ def test_a_home_that_is_a_file_is_refused(tmp_path: Path) -> None:
 def test_a_missing_explicit_config_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="GENQUEUE_CONFIG names .* not a file"):
         Settings.load(home=tmp_path, environ={"GENQUEUE_CONFIG": str(tmp_path / "x")})
+
+
+def test_a_home_that_cannot_be_made_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+
+    with pytest.raises(ConfigError, match="Cannot make the genqueue home .*a-file/sub"):
+        Settings.load(home=blocker / "sub", environ={})
