@@ -22,7 +22,7 @@ def test_celery_is_configured_for_long_jobs_and_json_only(tmp_path: Path) -> Non
     assert config["task_acks_late"] and config["task_reject_on_worker_lost"]
     assert config["worker_prefetch_multiplier"] == 1
     assert config["task_default_queue"] == "gpu"
-    assert config["broker_transport_options"] == {"visibility_timeout": 90000}
+    assert config["broker_transport_options"]["visibility_timeout"] == 90000
 
 
 def test_without_a_broker_or_embedded_redis_the_message_says_what_to_do(
