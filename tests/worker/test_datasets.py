@@ -150,3 +150,16 @@ def test_centre_crop_keeps_the_middle_of_a_wide_image(tmp_path: Path) -> None:
 
     assert data.images.shape == (1, 1, 10, 10)
     assert data.images.min() == 1.0
+
+
+def test_digits_read_again_are_the_same_even_after_a_job_changed_its_copy() -> None:
+    spec = TrainSpec.from_json({"model": "vae", "dataset": "digits"})
+    first = load_images(spec)
+    expected = first.images.clone()
+
+    first.images.mul_(0)
+    first.labels.zero_()  # type: ignore[union-attr]
+    again = load_images(spec)
+
+    assert torch.equal(again.images, expected)
+    assert again.labels is not None and again.labels[:10].tolist() == list(range(10))
