@@ -51,7 +51,8 @@ class Row:
         values = asdict(self)
         values["target"] = self.target.text
         values["ratio"] = self.ratio
-        values["met"] = self.is_met() if judged else None
+        is_judged = judged and self.target.text != NO_TARGET
+        values["met"] = self.is_met() if is_judged else None
         return values
 
 
@@ -72,8 +73,11 @@ def under(limit: float, unit: str) -> Target:
     return Target(f"< {limit:g} {unit}", lambda row: row.genqueue < limit)
 
 
+NO_TARGET = "none set"
+
+
 def no_target() -> Target:
-    return Target("none set", lambda row: True)
+    return Target(NO_TARGET, lambda row: True)
 
 
 def detail_under(name: str, limit: float, text: str) -> Target:
@@ -145,6 +149,8 @@ def table(rows: list[Row], *, judged: bool) -> str:
     ]
     for row in rows:
         verdict = ("yes" if row.is_met() else "**no**") if judged else "not judged"
+        if row.target.text == NO_TARGET:
+            verdict = "-"
         cells = (
             row.what,
             row.unit,

@@ -29,7 +29,7 @@ from benchmarks import bare_loop
 from benchmarks.inputs import Source
 from benchmarks.report import Row, ratio_at_most
 from shared.queue import TRAIN_TASK
-from shared.spec import TrainSpec
+from shared.spec import CONV_MODELS, TrainSpec
 from worker.datasets import ImageSet, load_images
 from worker.jobs import StreamCallbacks
 from worker.models import build_model
@@ -123,6 +123,11 @@ def run_bare(work: Workload, device: torch.device) -> tuple[float, int]:
     spec, images = work.spec, work.data.images.to(device)
     torch.manual_seed(spec.seed)
     model = build_model(spec.model, work.data.image_shape, spec.latent_dim).to(device)
+    if device.type == "cuda" and spec.model in CONV_MODELS:
+        # As genqueue's Accelerator: conv weights and images laid out channels-last.
+        layout = torch.channels_last
+        model = model.to(memory_format=layout)  # type: ignore[call-overload]
+        images = images.contiguous(memory_format=layout)
     autocast = _autocast(device)
     if isinstance(model, AdversarialPair):
         return bare_loop.train_gan(
