@@ -36,8 +36,9 @@ from tests.faults.tiny_jobs import PER_EPOCH, vae, wait_for_step
 
 pytestmark = pytest.mark.e2e
 
-# Long enough that the restart lands mid-run; the queued ones are short.
-RUNNING_EPOCHS = 3
+# Long enough that the restart lands mid-run on a fast machine too (an epoch of
+# these is a fraction of a second); the queued ones are short.
+RUNNING_EPOCHS = 20
 QUEUED_EPOCHS = 1
 # Long enough for several of the reporter's sends to fail and be kept.
 DOWN_SECONDS = 3.0
@@ -132,7 +133,7 @@ def test_a_send_whose_reply_is_lost_is_stored_once(
     proxy = CuttingProxy(redis_server.port or 0)
     start_worker(replace(settings, broker_url=proxy.url(settings.broker_url or "")))
     client = Client(settings)
-    job_id = client.submit(vae(QUEUED_EPOCHS + 1, "cut"))
+    job_id = client.submit(vae(RUNNING_EPOCHS, "cut"))
     wait_for_step(client, job_id, 3, timeout=90)
 
     proxy.arm()
@@ -141,4 +142,4 @@ def test_a_send_whose_reply_is_lost_is_stored_once(
     proxy.close()
 
     assert end.status == "succeeded"
-    assert_every_event_once(client, job_id, QUEUED_EPOCHS + 1)
+    assert_every_event_once(client, job_id, RUNNING_EPOCHS)
