@@ -89,12 +89,21 @@ class Event:
     payload: dict[str, Any]
     time: float = field(default_factory=time.time)
     png: bytes | None = None
+    # The payload's JSON as it was read from a stream, so storing it costs no
+    # second encoding.
+    _payload_text: str | None = field(default=None, compare=False, repr=False)
+
+    def payload_text(self) -> str:
+        """The payload as compact JSON."""
+        if self._payload_text is not None:
+            return self._payload_text
+        return json.dumps(self.payload, separators=(",", ":"))
 
     def to_fields(self) -> dict[str, str | bytes | float]:
         fields: dict[str, str | bytes | float] = {
             "type": self.type,
             "time": repr(self.time),
-            "payload": json.dumps(self.payload, separators=(",", ":")),
+            "payload": self.payload_text(),
         }
         if self.png is not None:
             fields["png"] = self.png
@@ -102,9 +111,11 @@ class Event:
 
     @classmethod
     def from_fields(cls, fields: dict[bytes, bytes]) -> Event:
+        text = fields[b"payload"].decode()
         return cls(
             type=fields[b"type"].decode(),  # type: ignore[arg-type]
-            payload=json.loads(fields[b"payload"]),
+            payload=json.loads(text),
             time=float(fields[b"time"]),
             png=fields.get(b"png"),
+            _payload_text=text,
         )

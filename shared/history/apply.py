@@ -7,13 +7,14 @@ one; a failure anywhere rolls all of it back, so a batch counts whole or not at 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from shared.errors import JobNotFound
@@ -21,7 +22,6 @@ from shared.events import Event
 from shared.files import write_atomically
 from shared.history.models import (
     EpochSummary,
-    EventRecord,
     ImageRecord,
     Job,
     MetricRow,
@@ -34,6 +34,11 @@ START = "0-0"
 IMAGE_NAMES = frozenset({"samples", "reconstructions", "interpolation", "classes"})
 FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 PROGRESS_FIELDS = ("epoch", "epochs", "step", "steps_per_epoch", "images_per_second")
+INSERT_EVENT = (
+    "INSERT INTO events (job_id, stream_id, type, time, payload) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+INSERT_METRIC = 'INSERT INTO metrics (job_id, epoch, step, "values") VALUES (?, ?, ?, ?)'
 
 
 def parse_stream_id(stream_id: str) -> tuple[int, int]:
@@ -86,8 +91,8 @@ class _Applier:
         self.session = session
         self.job = job
         self.images_dir = images_root / job.id
-        self.event_rows: list[dict[str, Any]] = []
-        self.metric_rows: list[dict[str, Any]] = []
+        self.event_rows: list[tuple[str, str, str, float, str]] = []
+        self.metric_rows: list[tuple[str, int, int, str]] = []
         self.handlers: dict[str, Callable[[Event], None]] = {
             "state": self._on_state,
             "progress": self._on_progress,
@@ -100,15 +105,8 @@ class _Applier:
 
     def apply(self, stream_id: str, event: Event) -> None:
         """Store the entry, then apply what it says."""
-        self.event_rows.append(
-            {
-                "job_id": self.job.id,
-                "stream_id": stream_id,
-                "type": event.type,
-                "time": event.time,
-                "payload": event.payload,
-            }
-        )
+        row = (self.job.id, stream_id, event.type, event.time, event.payload_text())
+        self.event_rows.append(row)
         handler = self.handlers.get(event.type)
         if handler is None:
             logger.debug(
@@ -138,13 +136,15 @@ class _Applier:
 
     def write_rows(self) -> None:
         """Insert the event and metric rows gathered so far, in arrival order."""
-        # Into the tables, not the classes: the ORM's bulk path costs a third more.
-        for table, rows in (
-            (cast(Table, EventRecord.__table__), self.event_rows),
-            (cast(Table, MetricRow.__table__), self.metric_rows),
+        # Straight to the driver, with the JSON already encoded: SQLAlchemy's
+        # parameter handling for each row cost five times SQLite's own insert.
+        connection = self.session.connection()
+        for statement, rows in (
+            (INSERT_EVENT, self.event_rows),
+            (INSERT_METRIC, self.metric_rows),
         ):
             if rows:
-                self.session.execute(insert(table), rows)
+                connection.exec_driver_sql(statement, rows)
                 rows.clear()
 
     def _forget_after(self, step: int) -> None:
@@ -176,12 +176,7 @@ class _Applier:
         for row in rows:
             values = {k: v for k, v in row.items() if k not in ("epoch", "step")}
             self.metric_rows.append(
-                {
-                    "job_id": self.job.id,
-                    "epoch": int(row["epoch"]),
-                    "step": int(row["step"]),
-                    "values": values,
-                }
+                (self.job.id, int(row["epoch"]), int(row["step"]), json.dumps(values))
             )
         # Set once: each set of an ORM attribute costs as much as a row's insert.
         if values is not None:
