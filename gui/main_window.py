@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelection, QSettings, Qt, Signal, Slot
+from PySide6.QtCore import QItemSelection, QSettings, QSignalBlocker, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -76,8 +76,6 @@ class MainWindow(QMainWindow):
             str(settings.home / "app.ini"), QSettings.Format.IniFormat
         )
         self.model = JobTableModel()
-        self.proxy = JobFilter()
-        self.proxy.setSourceModel(self.model)
         self.form: NewJobDialog | None = None
         self.form_dialog: GenerateDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
@@ -107,7 +105,7 @@ class MainWindow(QMainWindow):
 
     def _build_table(self) -> QTableView:
         table = QTableView()
-        table.setModel(self.proxy)
+        table.setModel(self.model)
         table.setSortingEnabled(True)
         table.sortByColumn(COLUMNS.index("submitted"), Qt.SortOrder.DescendingOrder)
         table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
@@ -281,8 +279,7 @@ class MainWindow(QMainWindow):
         row = self.model.row_of(job_id)
         if row is None:
             return
-        index = self.proxy.mapFromSource(self.model.index(row, 0))
-        self.table.selectRow(index.row())
+        self.table.selectRow(row)
 
     @Slot(QItemSelection, QItemSelection)
     def _on_selection_changed(self, *_: object) -> None:
@@ -310,15 +307,26 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_filters_changed(self) -> None:
-        self.proxy.set_filters(
-            self.status_filter.currentData(),
-            self.model_filter.currentData(),
-            self.text_filter.text(),
+        selected = self.selected_job()
+        self.model.set_filter(
+            JobFilter(
+                self.status_filter.currentData(),
+                self.model_filter.currentData(),
+                self.text_filter.text(),
+            )
         )
+        # The model was reset, which clears the selection without a signal. A job
+        # still shown is selected again quietly, so its details are not reloaded;
+        # for one now hidden the detail panel and actions follow the empty selection.
+        if selected is not None and self.model.row_of(selected.id) is not None:
+            with QSignalBlocker(self.table.selectionModel()):
+                self.select_job(selected.id)
+        elif selected is not None:
+            self._on_selection_changed()
         self._count_jobs()
 
     def _count_jobs(self) -> None:
-        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        shown, total = self.model.rowCount(), self.model.job_count()
         self.jobs_label.setText(
             f"jobs: {shown}" if shown == total else f"jobs: {shown} of {total}"
         )

@@ -255,7 +255,7 @@ def test_the_app_opens_and_scrolls_ten_thousand_stored_jobs(qtbot, tmp_path) -> 
         for position in range(0, bar.maximum(), max(bar.maximum() // 20, 1)):
             bar.setValue(position)
             table.viewport().repaint()
-        first = app.window.proxy.index(0, COLUMNS.index("name")).data()
+        first = app.window.model.index(0, COLUMNS.index("name")).data()
         assert first == "job 9999"  # newest first
     finally:
         app.stop()

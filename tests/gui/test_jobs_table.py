@@ -46,30 +46,32 @@ def make_job(number: int, **changes: object) -> JobView:
     return replace(job, **changes)
 
 
-def shown_table(
-    qtbot, jobs: list[JobView]
-) -> tuple[QTableView, JobTableModel, JobFilter]:
-    model, proxy = JobTableModel(), JobFilter()
-    proxy.setSourceModel(model)
+def shown_table(qtbot, jobs: list[JobView]) -> tuple[QTableView, JobTableModel]:
+    model = JobTableModel()
     model.reset(jobs)
     view = QTableView()
-    view.setModel(proxy)
+    view.setModel(model)
     view.setSortingEnabled(True)
     view.resize(1200, 700)
     qtbot.addWidget(view)
     view.show()
-    return view, model, proxy
+    return view, model
+
+
+def names(model: JobTableModel) -> list[str]:
+    column = COLUMNS.index("name")
+    return [model.index(row, column).data() for row in range(model.rowCount())]
 
 
 def test_ten_thousand_jobs_open_and_scroll(qtbot) -> None:
-    view, model, proxy = shown_table(qtbot, [make_job(n) for n in range(10_000)])
+    view, model = shown_table(qtbot, [make_job(n) for n in range(10_000)])
 
     bar = view.verticalScrollBar()
     for position in range(0, bar.maximum(), bar.maximum() // 50):
         bar.setValue(position)
         view.viewport().repaint()
 
-    assert proxy.rowCount() == 10_000
+    assert model.rowCount() == 10_000
     assert view.indexAt(view.viewport().rect().center()).isValid()
 
 
@@ -78,7 +80,7 @@ def test_painting_a_model_that_returns_none_thousands_of_times_keeps_none_alive(
 ) -> None:
     # PySide6 6.12.0 on Python 3.11 drops a reference to None on every data() call
     # that returns it, and the interpreter aborts after a few thousand repaints.
-    view, _, _ = shown_table(qtbot, [make_job(n) for n in range(200)])
+    view, _ = shown_table(qtbot, [make_job(n) for n in range(200)])
     before = sys.getrefcount(None)
 
     for _ in range(3000):
@@ -88,7 +90,7 @@ def test_painting_a_model_that_returns_none_thousands_of_times_keeps_none_alive(
 
 
 def test_updating_one_job_signals_exactly_its_row(qtbot) -> None:
-    _, model, _ = shown_table(qtbot, [make_job(n) for n in range(1000)])
+    _, model = shown_table(qtbot, [make_job(n) for n in range(1000)])
     changed = make_job(500, status="succeeded", step=50)
 
     with qtbot.waitSignal(model.dataChanged) as signal:
@@ -100,7 +102,7 @@ def test_updating_one_job_signals_exactly_its_row(qtbot) -> None:
 
 
 def test_a_new_job_is_inserted_without_a_reset(qtbot) -> None:
-    view, model, _ = shown_table(qtbot, [make_job(n) for n in range(10)])
+    view, model = shown_table(qtbot, [make_job(n) for n in range(10)])
     view.sortByColumn(COLUMNS.index("submitted"), Qt.SortOrder.DescendingOrder)
     resets: list[bool] = []
     model.modelReset.connect(lambda: resets.append(True))
@@ -113,7 +115,7 @@ def test_a_new_job_is_inserted_without_a_reset(qtbot) -> None:
 
 
 def test_sorting_keeps_the_selected_job_selected(qtbot) -> None:
-    view, model, proxy = shown_table(qtbot, [make_job(n) for n in range(1000)])
+    view, model = shown_table(qtbot, [make_job(n) for n in range(1000)])
     view.sortByColumn(COLUMNS.index("submitted"), Qt.SortOrder.DescendingOrder)
     view.selectRow(10)
     chosen = view.selectionModel().selectedRows()[0].data(JOB_ROLE)
@@ -123,26 +125,25 @@ def test_sorting_keeps_the_selected_job_selected(qtbot) -> None:
     selected = view.selectionModel().selectedRows()
     assert [index.data(JOB_ROLE).id for index in selected] == [chosen.id]
     assert selected[0].row() == 989
-    assert proxy.index(0, COLUMNS.index("name")).data() == "job 0"
+    assert model.index(0, COLUMNS.index("name")).data() == "job 0"
 
 
 def test_a_changed_job_moves_to_where_the_sort_puts_it(qtbot) -> None:
     jobs = [make_job(n, step=10 * n, status="running") for n in range(5)]
-    view, model, proxy = shown_table(qtbot, jobs)
+    view, model = shown_table(qtbot, jobs)
     view.sortByColumn(COLUMNS.index("progress"), Qt.SortOrder.DescendingOrder)
     moves: list[bool] = []
     model.rowsMoved.connect(lambda *_: moves.append(True))
 
     model.update([make_job(1, step=49, status="running")])
 
-    names = [proxy.index(r, COLUMNS.index("name")).data() for r in range(5)]
-    assert names == ["job 1", "job 4", "job 3", "job 2", "job 0"]
+    assert names(model) == ["job 1", "job 4", "job 3", "job 2", "job 0"]
     assert moves == [True]
 
 
 def test_pages_that_arrive_in_order_are_not_sorted_again(qtbot) -> None:
     jobs = [make_job(n) for n in range(3000)][::-1]  # newest first, as the app loads
-    view, model, _ = shown_table(qtbot, jobs[:1000])
+    view, model = shown_table(qtbot, jobs[:1000])
     view.sortByColumn(COLUMNS.index("submitted"), Qt.SortOrder.DescendingOrder)
     layouts: list[bool] = []
     model.layoutChanged.connect(lambda *_: layouts.append(True))
@@ -157,21 +158,61 @@ def test_pages_that_arrive_in_order_are_not_sorted_again(qtbot) -> None:
 
 
 def test_filters_by_status_model_and_text(qtbot) -> None:
-    _, _, proxy = shown_table(qtbot, [make_job(n) for n in range(100)])
+    _, model = shown_table(qtbot, [make_job(n) for n in range(100)])
 
-    proxy.set_filters("failed", "", "")
-    assert proxy.rowCount() == 25
-    proxy.set_filters("failed", "vae", "")
-    assert proxy.rowCount() == 25  # every failed job (n % 4 == 3) has an odd n
-    proxy.set_filters("", "", "job 42")
-    assert proxy.rowCount() == 1
+    model.set_filter(JobFilter(status="failed"))
+    assert model.rowCount() == 25
+    model.set_filter(JobFilter(status="failed", model_kind="vae"))
+    assert model.rowCount() == 25  # every failed job (n % 4 == 3) has an odd n
+    model.set_filter(JobFilter(text="JOB 42"))
+    assert names(model) == ["job 42"]
+    assert model.job_count() == 100
+
+
+def test_clearing_the_filter_shows_every_job_in_the_sorted_order(qtbot) -> None:
+    view, model = shown_table(qtbot, [make_job(n) for n in range(8)])
+    view.sortByColumn(COLUMNS.index("submitted"), Qt.SortOrder.DescendingOrder)
+
+    model.set_filter(JobFilter(status="running"))
+    model.set_filter(JobFilter())
+
+    assert names(model) == [f"job {n}" for n in range(7, -1, -1)]
+
+
+def test_a_job_that_leaves_the_filter_is_hidden_and_one_that_enters_is_shown(
+    qtbot,
+) -> None:
+    view, model = shown_table(qtbot, [make_job(n) for n in range(8)])
+    view.sortByColumn(COLUMNS.index("submitted"), Qt.SortOrder.DescendingOrder)
+    model.set_filter(JobFilter(status="running"))
+    assert names(model) == ["job 5", "job 1"]
+
+    model.update([make_job(5, status="succeeded"), make_job(2, status="running")])
+    model.update([make_job(9, status="running"), make_job(10, status="queued")])
+
+    assert names(model) == ["job 9", "job 2", "job 1"]
+    assert model.row_of(make_job(5).id) is None
+    assert model.job_count() == 10
+    model.set_filter(JobFilter())
+    assert names(model) == [f"job {n}" for n in range(10, -1, -1) if n != 8]
+
+
+def test_a_removed_job_is_gone_whether_shown_or_hidden(qtbot) -> None:
+    _, model = shown_table(qtbot, [make_job(n) for n in range(4)])
+    model.set_filter(JobFilter(status="running"))
+
+    model.remove(make_job(1).id)  # shown
+    model.remove(make_job(2).id)  # hidden
+
+    assert model.rowCount() == 0 and model.job_count() == 2
+    model.set_filter(JobFilter())
+    assert sorted(names(model)) == ["job 0", "job 3"]
 
 
 def test_sorting_by_progress_is_numeric(qtbot) -> None:
     jobs = [make_job(n, step=s, status="running") for n, s in enumerate((5, 40, 10))]
-    view, _, proxy = shown_table(qtbot, jobs)
+    view, model = shown_table(qtbot, jobs)
 
     view.sortByColumn(COLUMNS.index("progress"), Qt.SortOrder.AscendingOrder)
 
-    names = [proxy.index(r, COLUMNS.index("name")).data() for r in range(3)]
-    assert names == ["job 0", "job 2", "job 1"]
+    assert names(model) == ["job 0", "job 2", "job 1"]
