@@ -15,7 +15,13 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGraphicsItem,
+    QHBoxLayout,
+    QVBoxLayout,
+    QWidget,
+)
 
 from shared.history import MetricPoint
 
@@ -111,8 +117,12 @@ def _make_plot(y_label: str) -> pg.PlotWidget:
         offset=(-10, 10), labelTextColor="#333", brush=(255, 255, 255, 210), pen="#ccc"
     )
     for side in ("left", "bottom"):
-        plot.getAxis(side).setTextPen("#444")
-        plot.getAxis(side).setPen("#999")
+        axis = plot.getAxis(side)
+        axis.setTextPen("#444")
+        axis.setPen("#999")
+        # An axis with a grid covers the whole plot, so every redraw of a curve
+        # would replay its labels and lines too; cached, it is copied instead.
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     return widget
 
 
@@ -128,6 +138,9 @@ class LossCharts(QWidget):
         self._epoch_means: list[tuple[int, dict[str, Any]]] = []
         self._epoch_steps: dict[int, tuple[int, int]] = {}
         self._dirty: set[str] = set()
+        # The epoch-mean markers move only when means arrive, a finished epoch
+        # gains steps or a toggle changes; not with every step appended.
+        self._are_means_dirty = False
         self._timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
         self._timer.timeout.connect(self._on_redraw_timeout)
         self._build()
@@ -177,11 +190,14 @@ class LossCharts(QWidget):
         self._epoch_means = []
         self._epoch_steps.clear()
         self._dirty.clear()
+        self._are_means_dirty = False
 
     def append(self, metrics: Iterable[MetricPoint]) -> None:
         """Add steps to the curves; the redraw follows within REDRAW_MS."""
         columns: dict[str, tuple[list[float], list[float]]] = {}
+        epochs: set[int] = set()
         for point in metrics:
+            epochs.add(point.epoch)
             first, last = self._epoch_steps.get(point.epoch, (point.step, point.step))
             self._epoch_steps[point.epoch] = (
                 min(first, point.step),
@@ -191,8 +207,11 @@ class LossCharts(QWidget):
                 steps, values = columns.setdefault(name, ([], []))
                 steps.append(point.step)
                 values.append(value)
+        is_new_curve = not columns.keys() <= self._series.keys()
         for name, (steps, values) in columns.items():
             self._series_for(name).extend(steps, values)
+        if is_new_curve or epochs & {epoch for epoch, _ in self._epoch_means}:
+            self._are_means_dirty = True
         self._mark_dirty(columns)
 
     def set_epoch_means(self, epoch_means: list[tuple[int, dict[str, Any]]]) -> None:
@@ -201,7 +220,7 @@ class LossCharts(QWidget):
             return
         self._epoch_means = list(epoch_means)
         self._draw_quality()
-        self._mark_dirty(self._series)
+        self._mark_means_dirty()
 
     def quality_name(self) -> str | None:
         """The quality metric the job measured, named as in QUALITY_LABELS; or None."""
@@ -257,7 +276,14 @@ class LossCharts(QWidget):
         colour = COLOURS[len(self._curves) % len(COLOURS)]
         plot = self.plot_of(name)
         plot.show()
-        self._curves[name] = plot.plot(name=name, pen=pg.mkPen(colour, width=1.5))
+        # One pixel wide: Qt draws such lines on its fast path, and a wider pen's
+        # outline cost most of a frame with 100,000 steps.
+        curve = plot.plot(name=name, pen=pg.mkPen(colour, width=1))
+        # One bin a pixel: the peak method keeps each bin's lowest and highest
+        # value, so the drawn line still spans every step's value, with a fifth
+        # of the points pyqtgraph's default draws.
+        curve.opts["autoDownsampleFactor"] = 1.0
+        self._curves[name] = curve
         self._markers[name] = plot.plot(
             pen=None, symbol="o", symbolSize=10, symbolBrush=colour, symbolPen="#222"
         )
@@ -265,8 +291,12 @@ class LossCharts(QWidget):
 
     def _mark_dirty(self, names: Iterable[str]) -> None:
         self._dirty.update(names)
-        if self._dirty and not self._timer.isActive():
+        if (self._dirty or self._are_means_dirty) and not self._timer.isActive():
             self._timer.start()
+
+    def _mark_means_dirty(self) -> None:
+        self._are_means_dirty = True
+        self._mark_dirty(())
 
     def _on_redraw_timeout(self) -> None:
         is_smoothed = self._smoothed.isChecked()
@@ -277,7 +307,10 @@ class LossCharts(QWidget):
                 series.values(is_smoothed=is_smoothed),
                 skipFiniteCheck=True,
             )
-            self._draw_means(name)
+        if self._are_means_dirty:
+            for name in self._series:
+                self._draw_means(name)
+            self._are_means_dirty = False
         self._dirty.clear()
         self.redraw_count += 1
 
@@ -298,4 +331,4 @@ class LossCharts(QWidget):
         self._mark_dirty(self._series)
 
     def _on_show_means_toggled(self, _checked: bool) -> None:
-        self._mark_dirty(self._series)
+        self._mark_means_dirty()
