@@ -73,7 +73,7 @@ def apply_entries(
         cursor.last_id = stream_id
         applied += 1
 
-    applier.write_rows()
+    applier.finish()
     if applied:
         job.updated_at = datetime.now(UTC)
     logger.debug("job %s: applied %d of %d entries", job_id, applied, len(entries))
@@ -83,8 +83,9 @@ def apply_entries(
 class _Applier:
     """Turns each event into changes of one job's rows.
 
-    Event and metric rows are gathered and inserted many at a time (write_rows):
-    an ORM object for each would cost several times what SQLite does.
+    Event and metric rows are gathered and inserted many at a time, and progress
+    is set once (finish): an ORM object or attribute set for each would cost
+    several times what SQLite does.
     """
 
     def __init__(self, session: Session, job: Job, images_root: Path) -> None:
@@ -93,6 +94,9 @@ class _Applier:
         self.images_dir = images_root / job.id
         self.event_rows: list[tuple[str, str, str, float, str]] = []
         self.metric_rows: list[tuple[str, int, int, str]] = []
+        # Set on the job once a batch: each set of an ORM attribute costs about
+        # what a row's insert does, and a batch holds hundreds of progress events.
+        self.progress: dict[str, Any] = {}
         self.handlers: dict[str, Callable[[Event], None]] = {
             "state": self._on_state,
             "progress": self._on_progress,
@@ -115,7 +119,16 @@ class _Applier:
             return
         handler(event)
 
+    def finish(self) -> None:
+        """Write what the batch gathered: its rows, and the job's latest progress."""
+        for name, value in self.progress.items():
+            setattr(self.job, name, value)
+        self.progress.clear()
+        self.write_rows()
+
     def _on_state(self, event: Event) -> None:
+        # Progress that came before a state change is the job's before it.
+        self.finish()
         job, payload = self.job, event.payload
         job.status = str(payload["status"])
         when = datetime.fromtimestamp(event.time, UTC)
@@ -168,7 +181,7 @@ class _Applier:
     def _on_progress(self, event: Event) -> None:
         for name in PROGRESS_FIELDS:
             if name in event.payload:
-                setattr(self.job, name, event.payload[name])
+                self.progress[name] = event.payload[name]
 
     def _on_metrics(self, event: Event) -> None:
         rows: list[dict[str, Any]] = event.payload.get("rows", [])
