@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.detail.series import Series
 from shared.history import MetricPoint
 
 PROBABILITY_NAMES = frozenset({"d_real", "d_fake"})
@@ -32,10 +33,9 @@ QUALITY_LABELS = {
     "fid_inception": "FID, Inception-v3 features (lower is better)",
     "fd_classifier": "Fréchet distance, classifier features (lower is better)",
 }
-# Weight of the newest point in the moving average: about a twenty-step memory,
-# enough to show the trend through minibatch noise without lagging far behind.
-SMOOTHING = 0.05
 REDRAW_MS = 50
+# The envelope's width before the plot has one of its own.
+FALLBACK_COLUMNS = 1000
 # Tableau's ten colours stay apart from each other on a white background.
 COLOURS = (
     "#1f77b4",
@@ -49,52 +49,6 @@ COLOURS = (
     "#bcbd22",
     "#17becf",
 )
-
-
-class Series:
-    """One loss's points in arrays that double when full, with a running average."""
-
-    def __init__(self, capacity: int = 1024) -> None:
-        self._steps = np.empty(capacity)
-        self._raw = np.empty(capacity)
-        self._smooth = np.empty(capacity)
-        self._size = 0
-        self._average: float | None = None
-
-    def __len__(self) -> int:
-        return self._size
-
-    def extend(self, steps: list[float], values: list[float]) -> None:
-        """Append points; steps and values pair up by position."""
-        end = self._size + len(steps)
-        if end > len(self._steps):
-            self._grow(end)
-        self._steps[self._size : end] = steps
-        self._raw[self._size : end] = values
-        self._smooth[self._size : end] = self._averaged(values)
-        self._size = end
-
-    def steps(self) -> np.ndarray:
-        return self._steps[: self._size]
-
-    def values(self, *, is_smoothed: bool = False) -> np.ndarray:
-        return (self._smooth if is_smoothed else self._raw)[: self._size]
-
-    def _grow(self, needed: int) -> None:
-        capacity = max(needed, 2 * len(self._steps))
-        for name in ("_steps", "_raw", "_smooth"):
-            bigger = np.empty(capacity)
-            bigger[: self._size] = getattr(self, name)[: self._size]
-            setattr(self, name, bigger)
-
-    def _averaged(self, values: list[float]) -> list[float]:
-        average = values[0] if self._average is None else self._average
-        out = []
-        for value in values:
-            average += SMOOTHING * (value - average)
-            out.append(average)
-        self._average = average
-        return out
 
 
 def _numbers(values: dict[str, Any]) -> Iterable[tuple[str, float]]:
@@ -134,6 +88,12 @@ class LossCharts(QWidget):
         self.redraw_count = 0
         self._series: dict[str, Series] = {}
         self._curves: dict[str, pg.PlotDataItem] = {}
+        # The newest steps of each curve, outside the plot's range finding, so
+        # the range moves a block of steps at a time instead of every redraw.
+        self._tails: dict[str, pg.PlotCurveItem] = {}
+        # What each curve last drew, so a redraw that only grows the tail
+        # leaves the curve itself alone.
+        self._drawn: dict[str, tuple[int, int, bool]] = {}
         self._markers: dict[str, pg.PlotDataItem] = {}
         self._epoch_means: list[tuple[int, dict[str, Any]]] = []
         self._epoch_steps: dict[int, tuple[int, int]] = {}
@@ -159,6 +119,10 @@ class LossCharts(QWidget):
         self.loss_plot = _make_plot("loss")
         self.probability_plot = _make_plot("probability")
         self.probability_plot.setXLink(self.loss_plot)
+        for plot in (self.loss_plot, self.probability_plot):
+            plot.getViewBox().sigRangeChangedManually.connect(
+                self._on_range_changed_by_hand
+            )
         self.probability_plot.setYRange(0, 1, padding=0.02)
         self.probability_plot.setMouseEnabled(y=False)
         self.probability_plot.hide()
@@ -186,6 +150,8 @@ class LossCharts(QWidget):
         self.quality_plot.hide()
         self._series.clear()
         self._curves.clear()
+        self._tails.clear()
+        self._drawn.clear()
         self._markers.clear()
         self._epoch_means = []
         self._epoch_steps.clear()
@@ -259,9 +225,13 @@ class LossCharts(QWidget):
         return 0 if series is None else len(series)
 
     def curve_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """The x and y arrays the curve ``name`` was last drawn with."""
-        curve = self._curves[name]
-        return curve.xData, curve.yData
+        """The x and y arrays the curve ``name`` was last drawn with, tail and all."""
+        curve, tail = self._curves[name], self._tails[name]
+        if tail.xData is None or len(tail.xData) == 0:
+            return curve.xData, curve.yData
+        # The tail's first point is the curve's last, where the two join.
+        xs = np.concatenate((curve.xData, tail.xData[1:]))
+        return xs, np.concatenate((curve.yData, tail.yData[1:]))
 
     def plot_of(self, name: str) -> pg.PlotWidget:
         """The plot that holds the curve ``name``."""
@@ -278,12 +248,14 @@ class LossCharts(QWidget):
         plot.show()
         # One pixel wide: Qt draws such lines on its fast path, and a wider pen's
         # outline cost most of a frame with 100,000 steps.
-        curve = plot.plot(name=name, pen=pg.mkPen(colour, width=1))
-        # One bin a pixel: the peak method keeps each bin's lowest and highest
-        # value, so the drawn line still spans every step's value, with a fifth
-        # of the points pyqtgraph's default draws.
+        pen = pg.mkPen(colour, width=1)
+        curve = plot.plot(name=name, pen=pen)
+        # Once zoomed, one bin a pixel: the peak method keeps each bin's lowest
+        # and highest value, with a fifth of the points pyqtgraph's default draws.
         curve.opts["autoDownsampleFactor"] = 1.0
         self._curves[name] = curve
+        self._tails[name] = pg.PlotCurveItem(pen=pen)
+        plot.addItem(self._tails[name], ignoreBounds=True)
         self._markers[name] = plot.plot(
             pen=None, symbol="o", symbolSize=10, symbolBrush=colour, symbolPen="#222"
         )
@@ -301,18 +273,42 @@ class LossCharts(QWidget):
     def _on_redraw_timeout(self) -> None:
         is_smoothed = self._smoothed.isChecked()
         for name in self._dirty:
-            series = self._series[name]
-            self._curves[name].setData(
-                series.steps(),
-                series.values(is_smoothed=is_smoothed),
-                skipFiniteCheck=True,
-            )
+            self._draw_curve(name, is_smoothed)
         if self._are_means_dirty:
             for name in self._series:
                 self._draw_means(name)
             self._are_means_dirty = False
         self._dirty.clear()
         self.redraw_count += 1
+
+    def _draw_curve(self, name: str, is_smoothed: bool) -> None:
+        """Draw the curve's envelope while the plot follows every step.
+
+        Once someone zooms or pans, every point, so the plot's own clipping and
+        downsampling can show the detail of the range they chose.
+        """
+        series, plot = self._series[name], self.plot_of(name)
+        views = (plot.getViewBox(), self.loss_plot.getViewBox())
+        is_following = all(view.autoRangeEnabled()[0] for view in views)
+        curve, tail = self._curves[name], self._tails[name]
+        # The envelope is already a few points a pixel; reducing it again would
+        # only move its bounds, and with them the plot's range, back and forth.
+        curve.setDownsampling(auto=not is_following)
+        if not is_following:
+            values = series.values(is_smoothed=is_smoothed)
+            curve.setData(series.steps(), values, skipFiniteCheck=True)
+            tail.setData([], [])
+            self._drawn.pop(name, None)
+            return
+        columns = int(plot.getViewBox().width()) or FALLBACK_COLUMNS
+        drawn = series.envelope(columns, is_smoothed=is_smoothed)
+        if self._drawn.get(name) != (*drawn.blocks, is_smoothed):
+            curve.setData(drawn.steps, drawn.values, skipFiniteCheck=True)
+            self._drawn[name] = (*drawn.blocks, is_smoothed)
+        tail.setData(drawn.tail_steps, drawn.tail_values, skipFiniteCheck=True)
+
+    def _on_range_changed_by_hand(self, *_: object) -> None:
+        self._mark_dirty(self._series)
 
     def _draw_means(self, name: str) -> None:
         xs, ys = [], []

@@ -9,7 +9,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from gui.detail.charts import LossCharts, Series  # noqa: E402
+from gui.detail.charts import LossCharts  # noqa: E402
+from gui.detail.series import Series  # noqa: E402
 from shared.history import MetricPoint  # noqa: E402
 from tests.gui.test_detail_factories import gan_points, vae_points  # noqa: E402
 
@@ -43,11 +44,14 @@ def test_ten_thousand_points_in_a_hundred_deltas_redraw_a_handful_of_times(
 
     assert charts.point_count("loss") == 10_000
     assert 1 <= charts.redraw_count <= 3
-    assert len(charts.curve_data("kl")[0]) == 10_000
+    steps, values = charts.curve_data("kl")
+    kl = [point.values["kl"] for point in points]
+    assert steps[-1] == points[-1].step
+    assert (values.min(), values.max()) == (min(kl), max(kl))
 
 
 def test_smoothing_changes_the_drawn_values_but_not_their_number(qtbot, charts) -> None:
-    points = vae_points(500)
+    points = vae_points(100)  # fewer than the plot's pixel columns: drawn whole
     charts.append(points)
     qtbot.waitUntil(lambda: charts.redraw_count == 1)
     raw = charts.curve_data("loss")[1].copy()
@@ -56,7 +60,7 @@ def test_smoothing_changes_the_drawn_values_but_not_their_number(qtbot, charts) 
     qtbot.waitUntil(lambda: charts.redraw_count == 2)
 
     smoothed = charts.curve_data("loss")[1]
-    assert len(smoothed) == len(raw) == charts.point_count("loss") == 500
+    assert len(smoothed) == len(raw) == charts.point_count("loss") == 100
     assert not np.allclose(smoothed, raw)
     assert smoothed[0] == raw[0]
 
@@ -117,11 +121,12 @@ def test_a_hundred_thousand_points_are_kept_and_drawn_a_few_per_pixel(
     charts.repaint()
 
     assert charts.point_count("loss") == 100_000
-    plot = charts.plot_of("loss")
-    curve = next(i for i in plot.getPlotItem().listDataItems() if i.name() == "loss")
-    # Once the view has ranged itself over the steps, each pixel column draws
-    # its bin's lowest and highest value.
-    qtbot.waitUntil(lambda: 100 < len(curve.getData()[0]) <= 3 * plot.width())
+    drawn, _ = charts.curve_data("loss")
+    # At most two blocks a pixel column, each its lowest and highest value, and
+    # the tail of a block not yet full.
+    columns = charts.plot_of("loss").getViewBox().width()
+    assert 100 < len(drawn) <= 4 * columns + 128
+    assert drawn[-1] == 100_000
 
 
 @pytest.mark.parametrize(
@@ -153,3 +158,24 @@ def test_a_job_without_a_quality_metric_shows_no_quality_chart(qtbot, charts) ->
 
     assert charts.quality_name() is None and charts.quality_points() == []
     assert not charts.quality_plot.isVisible()
+
+
+def test_a_zoomed_plot_gets_every_point_and_following_again_the_envelope(
+    qtbot, charts
+) -> None:
+    charts.append(vae_points(20_000))
+    qtbot.waitUntil(lambda: charts.redraw_count == 1)
+    assert len(charts.curve_data("loss")[0]) < 5_000
+    view = charts.loss_plot.getViewBox()
+
+    # What a turn of the mouse wheel does: a range of its own, then the signal.
+    view.setXRange(1_000, 2_000)
+    view.sigRangeChangedManually.emit([True, False])
+    qtbot.waitUntil(lambda: charts.redraw_count == 2)
+    assert len(charts.curve_data("loss")[0]) == 20_000
+
+    view.enableAutoRange()
+    charts.append(vae_points(10, start=20_001))
+    qtbot.waitUntil(lambda: charts.redraw_count == 3)
+    steps, _ = charts.curve_data("loss")
+    assert len(steps) < 5_000 and steps[-1] == 20_010
