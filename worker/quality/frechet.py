@@ -13,7 +13,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +124,10 @@ def _trace_sqrt_product(sigma_a: np.ndarray, sigma_b: np.ndarray) -> float:
 
 def _sqrtm(product: np.ndarray) -> tuple[np.ndarray, float]:
     """The principal square root and its relative error; inf when not finite."""
+    # Imported here: the per-epoch metric takes the SVD path above, and scipy
+    # would add about 20 MB to every worker that never computes this.
+    from scipy import linalg
+
     # Singular products are expected here and handled by the caller, which
     # measures the error itself instead of relying on scipy's warning.
     with warnings.catch_warnings():
