@@ -64,3 +64,21 @@ def create_app(settings: Settings) -> Celery:
 @worker_shutting_down.connect
 def _on_shutting_down(**_: Any) -> None:
     jobs.shutdown_requested.set()
+
+
+class HandBackFilter(logging.Filter):
+    """Logs a job handed back on shutdown as one calm line, without a traceback.
+
+    Celery logs every rejected task as a warning with the traceback of the
+    Reject, which reads like a crash; handing the job back is what a worker that
+    is stopped mid-job is meant to do.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        data = getattr(record, "data", None)
+        if isinstance(data, dict) and data.get("description") == "rejected":
+            record.msg = "job %s handed back to the queue; the next worker resumes it"
+            record.args = (data.get("id"),)
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info = record.exc_text = None
+        return True

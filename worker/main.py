@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from shared.settings import Settings, redact
-from worker.celery_app import create_app
+from worker.celery_app import HandBackFilter, create_app
 
 logger = logging.getLogger(__name__)
 
@@ -17,6 +17,8 @@ def run_worker(settings: Settings, *, name: str, loglevel: str) -> None:
     child hangs once the parent has used it, and one GPU wants one job anyway.
     """
     logging.getLogger().setLevel(loglevel.upper())
+    # Celery's task tracer logs rejections under this name.
+    logging.getLogger("celery.app.trace").addFilter(HandBackFilter())
     app = create_app(settings)
     logger.info("serving queue %s on %s", settings.queue, redact(app.conf.broker_url))
     if settings.artifact_url is not None:

@@ -103,6 +103,9 @@ def test_a_stopped_worker_hands_its_job_back_and_the_next_one_resumes_it(
     ]
     assert runs[0]["start_step"] == 0
     assert runs[1]["start_step"] >= per_epoch  # the second run resumed a checkpoint
+    # Handing the job back is logged as such, not as a crash.
+    assert f"job {job_id} handed back to the queue" in first.log()
+    assert "Traceback" not in first.log()
 
 
 def test_cancelling_a_queued_job_with_no_worker_ends_it_and_it_never_runs(
