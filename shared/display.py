@@ -15,7 +15,9 @@ from rich.table import Table
 from rich.text import Text
 
 from shared.client import Client
+from shared.generation import GENERATE_FIELDS, MODE_FIELDS
 from shared.history import EventView, HistoryStore, JobView
+from shared.spec import unused_options
 from shared.workers import WorkerInfo
 
 STATUS_STYLE = {
@@ -50,6 +52,34 @@ def progress_fraction(job: JobView) -> float:
     return min(job.step / (job.steps_per_epoch * job.epochs), 1.0)
 
 
+def progress_words(job: JobView) -> str:
+    """``epoch e/E step s`` for a training job; empty for a generation job.
+
+    A generation job has no epochs or steps, only an end.
+    """
+    if job.kind != "train":
+        return ""
+    return f"epoch {job.epoch}/{job.epochs} step {job.step}"
+
+
+def shown_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec's fields that mean something for its job, in their order.
+
+    Left out: unset values, the kind, the options its model does not read
+    (``kl_weight`` of a GAN) and the generation fields its mode does not read.
+    """
+    unused: set[str]
+    if spec.get("kind") == "generate":
+        unused = set(GENERATE_FIELDS) - set(MODE_FIELDS.get(str(spec.get("mode")), ()))
+    else:
+        unused = set(unused_options(str(spec.get("model"))))
+    return {
+        key: value
+        for key, value in spec.items()
+        if value is not None and key != "kind" and key not in unused
+    }
+
+
 def format_losses(values: dict[str, Any]) -> str:
     return " ".join(
         f"{k}={v:.4g}" for k, v in values.items() if isinstance(v, (int, float))
@@ -80,13 +110,18 @@ def jobs_table(rows: list[JobView], offline: str | None) -> None:
             _text(job.model),
             _text(_short_dataset(job.dataset)),
             f"[{style}]{_text(job.status)}[/]",
-            f"{progress_fraction(job):.0%} e{job.epoch}/{job.epochs}",
+            _progress_cell(job),
             _text(format_losses(job.latest)),
             format_age(job.submitted_at),
             *map(_text, why),
         )
     console.print(table)
     _offline_note(console, offline)
+
+
+def _progress_cell(job: JobView) -> str:
+    share = f"{progress_fraction(job):.0%}"
+    return f"{share} e{job.epoch}/{job.epochs}" if job.kind == "train" else share
 
 
 def outputs_place(outputs: str | None) -> str:
@@ -185,14 +220,15 @@ def show_job(details: dict[str, Any], offline: str | None) -> None:
     console.print(f"  {'progress':<10} {progress}")
     if details.get("error"):
         console.print(f"  [red]{'error':<10} {_text(details['error'])}[/]")
-    spec = {k: v for k, v in details["spec"].items() if v is not None and k != "kind"}
-    spec_text = " ".join(f"{k}={v}" for k, v in spec.items())
+    spec_text = " ".join(f"{k}={v}" for k, v in shown_spec(details["spec"]).items())
     console.print(f"  spec       {_text(spec_text)}")
     _epoch_table(console, details["epoch_losses"])
     label, outputs = "model" if is_training else "outputs", details.get("outputs")
     console.print(f"  {label:<10} {_text(outputs or '-')} ({outputs_place(outputs)})")
     samples = _text(details.get("samples_dir") or "-")
-    console.print(f"  {'samples':<10} {samples} ({len(details['images'])} images)")
+    count = len(details["images"])
+    images = f"{count} image" if count == 1 else f"{count} images"
+    console.print(f"  {'samples':<10} {samples} ({images})")
     _offline_note(console, offline)
 
 
@@ -221,7 +257,7 @@ def follow(client: Client, ref: str, timeout: float | None) -> JobView:
     losses = Text()
 
     def update(job: JobView) -> None:
-        text = f"{job.status} epoch {job.epoch}/{job.epochs} step {job.step}"
+        text = f"{job.status} {progress_words(job)}".rstrip()
         bar.update(task, completed=progress_fraction(job), description=text)
         losses.plain = "  " + format_losses(job.latest)
 
@@ -237,9 +273,11 @@ def _line_printer() -> Any:
         if key == seen["key"] and time.monotonic() - seen["at"] < 10:
             return
         seen.update(key=key, at=time.monotonic())
-        print(
-            f"{job.id[:8]} {job.status} epoch {job.epoch}/{job.epochs} step {job.step} {format_losses(job.latest)}",
-            flush=True,
+        words = " ".join(
+            part
+            for part in (job.status, progress_words(job), format_losses(job.latest))
+            if part
         )
+        print(f"{job.id[:8]} {words}", flush=True)
 
     return update

@@ -61,19 +61,38 @@ class GenerateSpec(BaseModel):
         return parse_spec(cls, data)
 
 
+# The fields each mode reads; the others keep their defaults and mean nothing.
+MODE_FIELDS: dict[str, tuple[str, ...]] = {
+    "samples": ("count", "seed"),
+    "interpolate": ("seed", "seed_b", "steps", "method"),
+    "reconstruct": ("indices",),
+    "classes": ("count", "seed"),
+}
+GENERATE_FIELDS = frozenset(field for names in MODE_FIELDS.values() for field in names)
+
 VAES = frozenset({"vae", "conv_vae", "cvae"})
 CONDITIONAL = frozenset({"cgan", "cvae"})
 
 
+def mode_fits(mode: str, model: str) -> bool:
+    """Whether a model of kind ``model`` can draw in ``mode``."""
+    if mode == "reconstruct":
+        return model in VAES
+    if mode == "classes":
+        return model in CONDITIONAL
+    return True
+
+
 def check_mode_fits(spec: GenerateSpec, model: str) -> None:
     """Refuse, before queueing, a mode the source's kind of model cannot do."""
-    if spec.mode == "reconstruct" and model not in VAES:
+    if mode_fits(spec.mode, model):
+        return
+    if spec.mode == "reconstruct":
         raise SpecError(
             f"reconstruct needs a VAE, and job {spec.source[:8]} trained a {model}; "
             "choose mode samples or interpolate."
         )
-    if spec.mode == "classes" and model not in CONDITIONAL:
-        raise SpecError(
-            f"classes needs a conditional model (cgan or cvae), and job "
-            f"{spec.source[:8]} trained a {model}; choose mode samples."
-        )
+    raise SpecError(
+        f"classes needs a conditional model (cgan or cvae), and job "
+        f"{spec.source[:8]} trained a {model}; choose mode samples."
+    )

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QGraphicsItem,
     QHBoxLayout,
+    QLabel,
     QVBoxLayout,
     QWidget,
 )
@@ -134,8 +135,13 @@ class LossCharts(QWidget):
         floor_pen = pg.mkPen("#555", width=1, style=Qt.PenStyle.DashLine)
         self._floor = self.quality_plot.plot(name="real vs real", pen=floor_pen)
         self.quality_plot.hide()
+        self.loss_plot.hide()
+        self.empty_label = QLabel("No steps yet: the curves start with the first.")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setStyleSheet("color: #777;")
         layout = QVBoxLayout(self)
         layout.addLayout(options)
+        layout.addWidget(self.empty_label, 1)
         layout.addWidget(self.loss_plot, 3)
         layout.addWidget(self.probability_plot, 2)
         layout.addWidget(self.quality_plot, 2)
@@ -144,7 +150,8 @@ class LossCharts(QWidget):
         """Forget every point and curve."""
         for plot in (self.loss_plot, self.probability_plot):
             plot.getPlotItem().clear()
-        self.probability_plot.hide()
+            plot.hide()
+        self.empty_label.show()
         self._quality.setData([], [])
         self._floor.setData([], [])
         self.quality_plot.hide()
@@ -218,6 +225,9 @@ class LossCharts(QWidget):
         self.quality_plot.setVisible(bool(points))
         self._quality.setData([e for e, _ in points], [v for _, v in points])
         self._floor.setData([e for e, _ in floors], [v for _, v in floors])
+        # Epochs are whole: ticks every epoch, or every few once there are many.
+        spacing = max(1, math.ceil(len(points) / 10))
+        self.quality_plot.getAxis("bottom").setTickSpacing(spacing, spacing)
 
     def point_count(self, name: str) -> int:
         """How many points the curve ``name`` holds; 0 for an unknown name."""
@@ -246,6 +256,7 @@ class LossCharts(QWidget):
         colour = COLOURS[len(self._curves) % len(COLOURS)]
         plot = self.plot_of(name)
         plot.show()
+        self.empty_label.hide()
         # One pixel wide: Qt draws such lines on its fast path, and a wider pen's
         # outline cost most of a frame with 100,000 steps.
         pen = pg.mkPen(colour, width=1)

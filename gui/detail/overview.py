@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.detail_model import eta_seconds
-from shared.display import outputs_place
+from shared.display import outputs_place, shown_spec
 from shared.history import JobView
 
 STATUS_COLOURS = {
@@ -59,6 +59,8 @@ def progress_percent(job: JobView) -> int:
     """Share of the job's steps done, 0-100; a succeeded job is always 100."""
     if job.status == "succeeded":
         return 100
+    if not job.epochs:  # a generation job: nothing to count until it ends
+        return 0
     if job.steps_per_epoch:
         done = job.step / (job.steps_per_epoch * job.epochs)
     else:
@@ -67,7 +69,12 @@ def progress_percent(job: JobView) -> int:
 
 
 def progress_text(job: JobView) -> str:
-    """``epoch e/E · step s · ETA m:ss``; the ETA only while the job runs."""
+    """``epoch e/E · step s · ETA m:ss``; the ETA only while the job runs.
+
+    A generation job has no epochs or steps: its bar says only how far it is.
+    """
+    if job.kind != "train":
+        return "%p%"
     parts = [f"epoch {job.epoch}/{job.epochs}", f"step {job.step:,}"]
     eta = eta_seconds(job)
     if eta is not None:
@@ -245,8 +252,8 @@ class JobOverview(QScrollArea):
         self._spec = dict(job.spec)
         while self.spec_form.rowCount():
             self.spec_form.removeRow(0)
-        for key, value in job.spec.items():
-            if value is not None and key not in SHOWN_ELSEWHERE:
+        for key, value in shown_spec(job.spec).items():
+            if key not in SHOWN_ELSEWHERE:
                 self.spec_form.addRow(key, _selectable(str(value)))
 
     def _show_error(self, job: JobView) -> None:
@@ -256,7 +263,8 @@ class JobOverview(QScrollArea):
 
     def _show_outputs(self, job: JobView) -> None:
         self._fields["outputs"].setText(job.outputs or "—")
-        self.outputs_title.setText(f"Model ({outputs_place(job.outputs)})")
+        what = "Model" if job.kind == "train" else "Images"
+        self.outputs_title.setText(f"{what} ({outputs_place(job.outputs)})")
         self._samples_dir = Path(job.samples_dir) if job.samples_dir else None
         self._fields["samples"].setText(job.samples_dir or "—")
         has_folder = self._samples_dir is not None and self._samples_dir.is_dir()

@@ -60,6 +60,7 @@ class DetailPanel(QWidget):
         """Replace everything with ``detail``."""
         job = detail.job
         self._job_id = job.id
+        self._enable_charts(job.kind == "train")
         self.overview.show_job(job)
         self.charts.clear()
         self.charts.append(detail.metrics)
@@ -84,6 +85,19 @@ class DetailPanel(QWidget):
         self.charts.set_epoch_means(delta.epoch_means)
         self.gallery.set_images(delta.images, job.epochs)
         self.log_view.append_events(delta.logs)
+
+    def _enable_charts(self, is_enabled: bool) -> None:
+        """Offer the charts tab only to a training job: a generation job has no losses."""
+        index = self.tabs.indexOf(self.charts)
+        self.tabs.setTabEnabled(index, is_enabled)
+        tip = (
+            ""
+            if is_enabled
+            else "A generation job trains nothing, so it has no losses."
+        )
+        self.tabs.setTabToolTip(index, tip)
+        if not is_enabled and self.tabs.currentIndex() == index:
+            self.tabs.setCurrentWidget(self.gallery)
 
     def clear(self) -> None:
         """Show the placeholder: no job is selected."""

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from gui.forms import FORM_STYLE, note_label, show_note
 from shared.errors import SpecError
-from shared.generation import GenerateSpec
+from shared.generation import MODE_FIELDS, GenerateSpec, mode_fits
 from shared.history import JobView
 
 MODES = (
@@ -26,13 +26,6 @@ MODES = (
     ("Reconstruct dataset images (VAEs)", "reconstruct"),
     ("One row per class (conditional models)", "classes"),
 )
-# Which fields each mode reads; the others are hidden so the form says only what counts.
-FIELDS_OF = {
-    "samples": ("count", "seed"),
-    "interpolate": ("seed", "seed_b", "steps", "method"),
-    "reconstruct": ("indices",),
-    "classes": ("count", "seed"),
-}
 
 
 class GenerateDialog(QDialog):
@@ -59,11 +52,17 @@ class GenerateDialog(QDialog):
         self._mode = QComboBox()
         for text, mode in MODES:
             self._mode.addItem(text, mode)
+            if not mode_fits(mode, self.source.model):
+                # Shown but greyed, so the mode is known to exist for other models.
+                item = self._mode.model().item(self._mode.count() - 1)  # type: ignore[attr-defined]
+                item.setEnabled(False)
+                item.setToolTip(f"A {self.source.model} cannot draw this.")
         self._method = QComboBox()
         self._method.addItem("spherical (slerp)", "slerp")
         self._method.addItem("linear", "linear")
         self._form = QFormLayout()
         self._form.addRow("Mode", self._mode)
+        # The fields each mode reads are shown; the others are hidden.
         labels = {"count": "Images", "seed": "Seed", "seed_b": "End seed"}
         labels |= {"steps": "Steps", "indices": "Dataset images"}
         for name, edit in self._edits.items():
@@ -97,7 +96,7 @@ class GenerateDialog(QDialog):
     def _values(self) -> dict[str, Any]:
         mode = self._mode.currentData()
         values: dict[str, Any] = {"source": self.source.id, "mode": mode}
-        for name in FIELDS_OF[mode]:
+        for name in MODE_FIELDS[mode]:
             if name == "method":
                 values["method"] = self._method.currentData()
             elif name == "indices":
@@ -108,7 +107,7 @@ class GenerateDialog(QDialog):
         return values
 
     def _on_mode_changed(self, *_: object) -> None:
-        shown = FIELDS_OF[self._mode.currentData()]
+        shown = MODE_FIELDS[self._mode.currentData()]
         for name, edit in self._edits.items():
             self._form.setRowVisible(edit, name in shown)
         self._form.setRowVisible(self._method, "method" in shown)

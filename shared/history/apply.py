@@ -35,10 +35,11 @@ IMAGE_NAMES = frozenset({"samples", "reconstructions", "interpolation", "classes
 FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 PROGRESS_FIELDS = ("epoch", "epochs", "step", "steps_per_epoch", "images_per_second")
 INSERT_EVENT = (
-    "INSERT INTO events (job_id, stream_id, type, time, payload) "
-    "VALUES (?, ?, ?, ?, ?)"
+    "INSERT INTO events (job_id, stream_id, type, time, payload) VALUES (?, ?, ?, ?, ?)"
 )
-INSERT_METRIC = 'INSERT INTO metrics (job_id, epoch, step, "values") VALUES (?, ?, ?, ?)'
+INSERT_METRIC = (
+    'INSERT INTO metrics (job_id, epoch, step, "values") VALUES (?, ?, ?, ?)'
+)
 
 
 def parse_stream_id(stream_id: str) -> tuple[int, int]:

@@ -9,6 +9,7 @@ from datetime import timedelta
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
+from PySide6.QtWidgets import QLabel  # noqa: E402
 
 from gui.detail import DetailPanel  # noqa: E402
 from gui.detail.panel import PLACEHOLDER  # noqa: E402
@@ -130,3 +131,47 @@ def test_a_failed_job_shows_its_error_and_a_succeeded_one_a_full_bar(panel) -> N
     assert not panel.overview.error_label.isVisible()
     assert panel.overview.progress.value() == 100
     assert panel.overview.field_text("duration") == "3:00"
+
+
+GENERATION = {
+    "kind": "generate",
+    "source": make_job().id,
+    "mode": "interpolate",
+    "count": 64,
+    "seed": 7,
+    "seed_b": None,
+    "steps": 8,
+    "method": "slerp",
+    "indices": [0, 1, 2],
+    "name": "",
+}
+
+
+def test_a_generation_job_shows_no_charts_epochs_or_unread_fields(panel) -> None:
+    panel.tabs.setCurrentWidget(panel.charts)
+    job = make_job(kind="generate", spec=GENERATION, epochs=0, epoch=0, step=0)
+
+    panel.show_detail(make_detail(job))
+
+    charts = panel.tabs.indexOf(panel.charts)
+    assert not panel.tabs.isTabEnabled(charts)
+    assert panel.tabs.currentWidget() is panel.gallery
+    overview = panel.overview
+    assert "epoch" not in overview.progress.text()
+    assert overview.outputs_title.text().startswith("Images")
+    texts = {label.text() for label in overview.spec_box.findChildren(QLabel)}
+    assert {"steps", "8", "method", "slerp"} <= texts
+    assert not {"count", "indices", "seed_b"} & texts
+    panel.show_detail(make_detail())
+    assert panel.tabs.isTabEnabled(charts)
+
+
+def test_a_job_with_no_steps_yet_says_so_instead_of_an_empty_plot(panel) -> None:
+    panel.show_detail(make_detail())
+    panel.tabs.setCurrentWidget(panel.charts)
+
+    assert panel.charts.empty_label.isVisible()
+    assert not panel.charts.loss_plot.isVisible()
+    panel.apply_delta(make_delta(metrics=vae_points(5)))
+    assert not panel.charts.empty_label.isVisible()
+    assert panel.charts.loss_plot.isVisible()

@@ -32,7 +32,7 @@ def test_interpolation_refuses_one_step_and_emits_the_spec(qtbot) -> None:
 
 
 def test_a_mode_shows_only_its_fields(qtbot) -> None:
-    dialog = GenerateDialog(make_job(8, status="succeeded", epoch=1))
+    dialog = GenerateDialog(make_job(9, status="succeeded", epoch=1))  # a VAE
     qtbot.addWidget(dialog)
     dialog.show()
 
@@ -43,3 +43,24 @@ def test_a_mode_shows_only_its_fields(qtbot) -> None:
     )
     dialog._edits["indices"].setText("0, x")
     assert "Whole numbers only" in dialog._error.text()
+
+
+def enabled_modes(dialog: GenerateDialog) -> list[str]:
+    model = dialog._mode.model()
+    return [
+        dialog._mode.itemData(row)
+        for row in range(dialog._mode.count())
+        if model.item(row).isEnabled()
+    ]
+
+
+def test_only_the_modes_the_source_model_can_draw_are_offered(qtbot) -> None:
+    gan = GenerateDialog(make_job(8, status="succeeded", epoch=1, model="dcgan"))
+    vae = GenerateDialog(make_job(9, status="succeeded", epoch=1))
+    cvae = GenerateDialog(make_job(11, status="succeeded", epoch=1, model="cvae"))
+    for dialog in (gan, vae, cvae):
+        qtbot.addWidget(dialog)
+
+    assert enabled_modes(gan) == ["samples", "interpolate"]
+    assert enabled_modes(vae) == ["samples", "interpolate", "reconstruct"]
+    assert enabled_modes(cvae) == ["samples", "interpolate", "reconstruct", "classes"]
