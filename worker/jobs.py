@@ -32,6 +32,7 @@ from worker.checkpoints import checkpoint_to_resume, publish_checkpoint
 from worker.datasets import ImageSet, load_images
 from worker.folders import job_folder
 from worker.generation import generate
+from worker.health import epoch_warnings
 from worker.memory import fails_when_out_of_memory
 from worker.quality import QualityMeter, build_meter
 from worker.reporter import Reporter
@@ -47,9 +48,6 @@ shutdown_requested = threading.Event()
 
 # The folder of the data cache that holds the quality metric's classifiers.
 QUALITY_CACHE = "quality-classifiers"
-
-# Below this many nats of KL per latent dimension, z carries next to nothing.
-COLLAPSE_NATS = 0.01
 
 
 class JobInterrupted(Exception):
@@ -113,8 +111,7 @@ class StreamCallbacks:
         if self.publish is not None:
             self.publish()
         self.reporter.emit("epoch", {"epoch": epoch, "means": means})
-        warning = collapse_warning(means, self.spec.latent_dim)
-        if warning is not None:
+        for warning in epoch_warnings(means, self.spec.latent_dim, self.spec.lr):
             self.reporter.emit("log", {"level": "warning", "message": warning})
         for name, png in images.items():
             width, height = _png_size(png)
@@ -150,24 +147,6 @@ def quality_meter(
     text = f"Quality each epoch: {meter.describe()}."
     reporter.emit("log", {"level": "info", "message": text})
     return meter
-
-
-def collapse_warning(means: dict[str, float], latent_dim: int) -> str | None:
-    """A warning when a VAE's posterior has collapsed onto its prior, else None.
-
-    With KL near zero per latent dimension the decoder ignores z and every sample
-    looks alike (Bowman et al. 2016 call it posterior collapse).
-    """
-    if "kl" not in means:
-        return None
-    per_dimension = means["kl"] / latent_dim
-    if per_dimension >= COLLAPSE_NATS:
-        return None
-    return (
-        f"Posterior collapse: the KL term is {per_dimension:.4f} nats per latent "
-        "dimension, so the decoder is ignoring z; lower kl_weight or latent_dim, "
-        "or train longer."
-    )
 
 
 def _is_uuid(text: object) -> bool:

@@ -1,4 +1,5 @@
-"""Training health: divergence keeps the last good checkpoint; collapse is named."""
+"""Training health: divergence keeps the last good checkpoint; collapse is named,
+and so is a discriminator that has won."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from shared.spec import TrainSpec
 from tests.worker.test_checkpoints import CPU, digits
 from tests.worker.test_training import Recorder
 from worker.checkpoints import load_checkpoint
-from worker.jobs import collapse_warning
+from worker.health import collapse_warning, discriminator_warning, epoch_warnings
 from worker.training import TrainingDiverged, train
 
 
@@ -44,3 +45,24 @@ def test_posterior_collapse_is_named_with_the_way_out() -> None:
     assert "0.0010 nats per latent dimension" in warning
     assert collapse_warning({"loss": 200.0, "kl": 9.0}, latent_dim=20) is None
     assert collapse_warning({"d_loss": 1.0}, latent_dim=20) is None
+
+
+def test_a_discriminator_that_has_won_or_saturated_is_named_with_the_learning_rate() -> (
+    None
+):
+    won = {"d_loss": 0.0001, "g_loss": 26000.0, "d_real": 0.9999, "d_fake": 0.0002}
+    fighting = {"d_loss": 1.2, "g_loss": 0.9, "d_real": 0.62, "d_fake": 0.35}
+
+    warning = discriminator_warning(won, lr=1.0)
+
+    assert warning is not None and "discriminator has won" in warning
+    assert "D(x) averaged 0.9999 and D(G(z)) 0.0002" in warning
+    assert "(now 1)" in warning
+    assert discriminator_warning(fighting, lr=2e-4) is None
+    saturated = discriminator_warning({"d_real": 1.0, "d_fake": 1.0}, lr=1.0)
+    assert saturated is not None and "discriminator has saturated" in saturated
+    assert discriminator_warning({"loss": 3.0, "kl": 0.0}, lr=1e-3) is None
+    assert epoch_warnings({**won, "kl": 0.0}, latent_dim=8, lr=1.0) == [
+        collapse_warning({"kl": 0.0}, 8),
+        warning,
+    ]
