@@ -428,15 +428,7 @@ def retry(
 ) -> None:
     """Submit a job that has ended again, as a new job with its spec; print its id."""
     settings = load_settings(group, home, broker_url)
-    client = Client(settings)
-    before = client.store.get_job(job)
-    if before.status in {"queued", "running"}:
-        raise click.ClickException(
-            f"Job {before.id[:8]} is still {before.status}; retry it once it has "
-            f"ended, or cancel it first with `genqueue cancel {before.id[:8]}`. "
-            "`genqueue sync` checks that queued jobs are still in the queue."
-        )
-    click.echo(client.retry(before.id))
+    click.echo(Client(settings).retry(job))
 
 
 @cli.command()

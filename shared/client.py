@@ -158,6 +158,12 @@ class Client:
         cannot run as well should its message turn up after all.
         """
         job = self.store.get_job(ref)
+        if job.status in {"queued", "running"}:
+            raise SpecError(
+                f"Job {job.id[:8]} is still {job.status}; retry it once it has "
+                f"ended, or cancel it first with `genqueue cancel {job.id[:8]}`. "
+                "`genqueue sync` checks that queued jobs are still in the queue."
+            )
         if job.kind == "generate":
             new_id = self.submit_generate(GenerateSpec.from_json(job.spec))
         else:

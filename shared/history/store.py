@@ -253,8 +253,8 @@ class HistoryStore:
 def _by_prefix(session: Session, ref: str) -> Job:
     if len(ref) < MIN_PREFIX:
         raise JobNotFound(
-            f"No job matches {ref!r}; give at least {MIN_PREFIX} characters of "
-            "the id, or run `genqueue jobs` to list ids."
+            f"{ref!r} is too short to pick a job; give at least {MIN_PREFIX} "
+            "characters of the id, or run `genqueue jobs` to list ids."
         )
     query = select(Job).where(Job.id.startswith(ref, autoescape=True)).limit(11)
     matches = list(session.scalars(query))
