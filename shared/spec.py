@@ -73,6 +73,14 @@ LIMITS: dict[str, tuple[float, float]] = {
 # Errors whose message is already a whole sentence for people.
 _SENTENCE_ERRORS = frozenset({"conv_image_size", "option_model"})
 
+# Pydantic's length errors: whether the value was too short, and what it counts.
+_LENGTH_ERRORS = {
+    "string_too_short": ("at least", "character"),
+    "string_too_long": ("at most", "character"),
+    "too_short": ("at least", "value"),
+    "too_long": ("at most", "value"),
+}
+
 
 def nearest_conv_size(size: int) -> int:
     """The supported conv image side closest to `size`, to suggest in messages."""
@@ -288,7 +296,19 @@ def _describe(err: Any) -> str:
         low, high = LIMITS[field]
         span = f"{format_limit(low)} and {format_limit(high)}"
         return f"{field} must be between {span}, got {value}."
+    if err["type"] in _LENGTH_ERRORS:
+        return _describe_length(field, value, err)
     return f"{field}={value} is not valid: {err['msg']}."
+
+
+def _describe_length(field: str, value: str, err: Any) -> str:
+    bound, unit = _LENGTH_ERRORS[err["type"]]
+    ctx = err.get("ctx", {})
+    count = int(ctx.get("min_length" if bound == "at least" else "max_length", 0))
+    if bound == "at least" and count == 1:
+        return f"{field} must not be empty, got {value}."
+    plural = "" if count == 1 else "s"
+    return f"{field} must have {bound} {count} {unit}{plural}, got {value}."
 
 
 def _shown(value: Any) -> str:

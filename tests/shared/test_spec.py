@@ -258,7 +258,9 @@ def test_a_huge_value_is_quoted_short_in_the_message() -> None:
         GenerateSpec.from_json(spec)
 
     assert len(str(refused.value)) < 200
-    assert str(refused.value).startswith("indices=[1, 1, 1,")
+    assert str(refused.value).startswith(
+        "indices must have at most 256 values, got [1, 1,"
+    )
 
 
 def test_a_bad_item_is_named_without_a_second_error_about_its_list() -> None:
@@ -268,3 +270,22 @@ def test_a_bad_item_is_named_without_a_second_error_about_its_list() -> None:
         GenerateSpec.from_json(spec)
 
     assert str(refused.value) == "indices.0 must be at least 0, got -1."
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"dataset": ""}, "dataset must not be empty, got ''."),
+        ({"name": "n" * 201}, "name must have at most 200 characters"),
+    ],
+)
+def test_a_value_of_the_wrong_length_is_named_with_its_limit(
+    fields: dict[str, object], message: str
+) -> None:
+    values = {"model": "vae", "dataset": "digits", "epochs": 1, **fields}
+
+    with pytest.raises(SpecError) as refused:
+        TrainSpec.from_json(values)
+
+    assert message in str(refused.value)
+    assert "should have" not in str(refused.value)
