@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from PySide6.QtGui import QColor, QFontDatabase, QTextCharFormat, QTextCursor
+from PySide6.QtGui import (
+    QColor,
+    QFontDatabase,
+    QTextCharFormat,
+    QTextCursor,
+    QTextOption,
+)
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
 from gui.detail_model import LOG_TYPES
@@ -82,7 +88,10 @@ class LogView(QPlainTextEdit):
         }
         self.setReadOnly(True)
         self.setMaximumBlockCount(MAX_LINES)
-        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        # Messages are sentences, often with a path in them: wrapped at the width,
+        # anywhere within a word too long for a line, none needs scrolling sideways.
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.setPlaceholderText("No log entries yet.")
 

@@ -114,11 +114,9 @@ class JobOverview(QScrollArea):
         layout.addLayout(self._build_header())
         layout.addWidget(self._build_progress())
         layout.addWidget(self._build_error())
-        columns = QHBoxLayout()
-        columns.setSpacing(12)
-        columns.addWidget(self._build_run(), 3)
-        columns.addWidget(self._build_spec(), 2)
-        layout.addLayout(columns)
+        # One box under the other: side by side, paths had half the width.
+        layout.addWidget(self._build_run())
+        layout.addWidget(self._build_spec())
         layout.addWidget(self._build_outputs())
         layout.addStretch()
         self.setWidget(body)
@@ -183,12 +181,14 @@ class JobOverview(QScrollArea):
         self._fields["outputs"] = _selectable()
         form.addRow(self.outputs_title, self._fields["outputs"])
         self._fields["samples"] = _selectable()
+        form.addRow("Samples (here)", self._fields["samples"])
+        # On a row of its own, so it never covers the end of the path.
         self.open_button = QPushButton("Open folder")
         self.open_button.clicked.connect(self._on_open_clicked)
         row = QHBoxLayout()
-        row.addWidget(self._fields["samples"], 1)
-        row.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignTop)
-        form.addRow("Samples (here)", row)
+        row.addWidget(self.open_button)
+        row.addStretch()
+        form.addRow("", row)
         return box
 
     @staticmethod
@@ -263,10 +263,12 @@ class JobOverview(QScrollArea):
 
     def _show_outputs(self, job: JobView) -> None:
         self._fields["outputs"].setText(job.outputs or "—")
+        self._fields["outputs"].setToolTip(job.outputs or "")
         what = "Model" if job.kind == "train" else "Images"
         self.outputs_title.setText(f"{what} ({outputs_place(job.outputs)})")
         self._samples_dir = Path(job.samples_dir) if job.samples_dir else None
         self._fields["samples"].setText(job.samples_dir or "—")
+        self._fields["samples"].setToolTip(job.samples_dir or "")
         has_folder = self._samples_dir is not None and self._samples_dir.is_dir()
         self.open_button.setEnabled(has_folder)
 
