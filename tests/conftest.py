@@ -70,6 +70,15 @@ def serve(
 
 
 @pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A Redis for one test alone, which it may stop and start again."""
+    server = EmbeddedRedis(tmp_path / "redis", port=free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def settings(tmp_path: Path, redis_server: EmbeddedRedis) -> Settings:
     """Settings with a fresh home directory and a queue of its own on the tests' Redis."""
     return queue_settings(tmp_path / "home", redis_server)

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from shared.client import Client
-from shared.redis_server import EmbeddedRedis, free_port
+from shared.redis_server import EmbeddedRedis
 from shared.settings import Settings
 from tests.faults.commands import start_genqueue
 from tests.faults.cutting_proxy import CuttingProxy
@@ -42,15 +41,6 @@ RUNNING_EPOCHS = 20
 QUEUED_EPOCHS = 1
 # Long enough for several of the reporter's sends to fail and be kept.
 DOWN_SECONDS = 3.0
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
-    """A Redis for this test alone, since it is stopped and started again."""
-    server = EmbeddedRedis(tmp_path / "redis", port=free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

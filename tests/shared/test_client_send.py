@@ -3,14 +3,13 @@ retry refuses a job that has not ended."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from shared.client import Client
 from shared.errors import SpecError
-from shared.redis_server import EmbeddedRedis, free_port
+from shared.redis_server import EmbeddedRedis
 from shared.settings import Settings
 from shared.spec import TrainSpec
 
@@ -18,28 +17,19 @@ SPEC = TrainSpec.from_json({"model": "vae", "dataset": "digits", "epochs": 1})
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[EmbeddedRedis]:
-    """A Redis of the test's own, which a test may stop and start again."""
-    redis_server = EmbeddedRedis(tmp_path / "redis", port=free_port())
-    redis_server.start()
-    yield redis_server
-    redis_server.stop()
-
-
-@pytest.fixture
-def client(tmp_path: Path, server: EmbeddedRedis) -> Client:
+def client(tmp_path: Path, own_redis: EmbeddedRedis) -> Client:
     settings = Settings.load(
-        home=tmp_path / "home", broker_url=server.url, queue="q", environ={}
+        home=tmp_path / "home", broker_url=own_redis.url, queue="q", environ={}
     )
     return Client(settings)
 
 
 def test_jobs_are_queued_before_and_after_redis_restarts(
-    server: EmbeddedRedis, client: Client
+    own_redis: EmbeddedRedis, client: Client
 ) -> None:
     first = client.submit(SPEC)
-    server.stop()
-    server.start()
+    own_redis.stop()
+    own_redis.start()
 
     second = client.submit(SPEC)
 
