@@ -118,7 +118,7 @@ def test_resume_from_a_path_fails_the_job_naming_it(client: Client) -> None:
         ("data/images", "Dataset 'data/images' is a relative path"),
         ("/srv/data/../../etc", "'/srv/data/../../etc' steps up with '..'; give "),
         ("/srv/a\x00b", "holds a NUL character"),
-        ("/" + "x" * 5000, "String should have at most 4096 characters"),
+        ("/" + "x" * 5000, "dataset must have at most 4096 characters"),
     ],
 )
 def test_a_dataset_path_the_client_would_not_send_fails_the_job(

@@ -65,7 +65,7 @@ def test_retry_refuses_a_job_that_is_still_queued(lost_settings: Settings) -> No
 
     result = genqueue(lost_settings, "retry", job_id)
 
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert f"Job {job_id[:8]} is still queued" in result.stderr
     assert "genqueue sync" in result.stderr
 
