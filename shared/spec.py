@@ -204,8 +204,9 @@ class TrainSpec(BaseModel):
             return self
         raise PydanticCustomError(
             "conv_image_size",
-            f"{self.model} needs image_size {CONV_SIZES_TEXT}, got {size}; "
-            f"pass --image-size {nearest_conv_size(size)}.",
+            f"{self.model} needs image_size {CONV_SIZES_TEXT}, got {size}; set "
+            f"image_size to {nearest_conv_size(size)} (--image-size on the command "
+            "line).",
         )
 
     @model_validator(mode="after")

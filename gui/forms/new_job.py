@@ -170,8 +170,9 @@ class NewJobDialog(QDialog):
         """Show why the window could not submit, and let the person try again."""
         self._is_busy = False
         self._submit.setText("Submit")
-        show_note(self._error, text)
         self._revalidate()
+        # After the fields are checked, which clears a note whose rule holds.
+        show_note(self._error, text)
         grow_to_fit(self)
 
     def _build(self) -> None:
@@ -381,11 +382,14 @@ class NewJobDialog(QDialog):
 
     def _whole_spec(self, values: dict[str, Any]) -> TrainSpec | None:
         try:
-            return TrainSpec.from_json(values)
+            spec = TrainSpec.from_json(values)
         except SpecError as exc:
             # Each field passed alone, so this is a rule that spans fields.
             show_note(self._error, str(exc))
             return None
+        # Whatever rule was broken before holds now.
+        show_note(self._error, "")
+        return spec
 
     def _show_marks(self) -> None:
         for name, note in self._notes.items():

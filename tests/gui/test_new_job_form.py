@@ -231,3 +231,14 @@ def test_a_clone_drops_an_option_its_model_never_read(dialog) -> None:
 
     assert dialog._edits["kl_weight"].text() == "1"
     assert dialog.spec() == TrainSpec(model="gan", dataset="digits")
+
+
+def test_a_rule_across_fields_is_shown_until_it_holds_then_cleared(dialog) -> None:
+    dialog.prefill({"model": "dcgan", "dataset": "digits"})
+    assert "dcgan needs image_size 28, 32 or 64, got 8" in dialog._error.text()
+    assert dialog.spec() is None
+
+    edit(dialog, "image_size", "32")
+
+    assert dialog._error.text() == ""
+    assert dialog.spec() is not None and submit_button(dialog).isEnabled()

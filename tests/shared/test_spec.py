@@ -213,7 +213,8 @@ def test_dcgan_with_an_unsupported_image_size_names_the_allowed_sizes() -> None:
         TrainSpec.from_json(spec)
 
     assert str(info.value) == (
-        "dcgan needs image_size 28, 32 or 64, got 40; pass --image-size 32."
+        "dcgan needs image_size 28, 32 or 64, got 40; set image_size to 32 "
+        "(--image-size on the command line)."
     )
 
 
@@ -247,7 +248,7 @@ def test_mlp_models_take_any_image_size(model: str) -> None:
 def test_a_size_past_64_suggests_64() -> None:
     spec = {"model": "wgan_gp", "dataset": "digits", "image_size": 100}
 
-    with pytest.raises(SpecError, match="got 100; pass --image-size 64"):
+    with pytest.raises(SpecError, match="got 100; set image_size to 64"):
         TrainSpec.from_json(spec)
 
 
