@@ -129,11 +129,17 @@ class LossCharts(QWidget):
         self.probability_plot.hide()
         self.quality_plot = _make_plot("Fréchet distance")
         self.quality_plot.setLabel("bottom", "epoch")
+        # No legend: the title says what the two lines are, and the newest
+        # epoch's point, at the right edge, stays in sight.
+        self.quality_plot.getPlotItem().legend.hide()
         self._quality = self.quality_plot.plot(
-            name="samples", pen=pg.mkPen(COLOURS[4], width=2), symbol="o", symbolSize=7
+            pen=pg.mkPen(COLOURS[4], width=2), symbol="o", symbolSize=7
         )
+        # Marked too, so a single epoch's floor shows before it is a line.
         floor_pen = pg.mkPen("#555", width=1, style=Qt.PenStyle.DashLine)
-        self._floor = self.quality_plot.plot(name="real vs real", pen=floor_pen)
+        self._floor = self.quality_plot.plot(
+            pen=floor_pen, symbol="t", symbolSize=6, symbolBrush="#555", symbolPen=None
+        )
         self.quality_plot.hide()
         self.loss_plot.hide()
         self.empty_label = QLabel("No steps yet: the curves start with the first.")
@@ -151,6 +157,10 @@ class LossCharts(QWidget):
         for plot in (self.loss_plot, self.probability_plot):
             plot.getPlotItem().clear()
             plot.hide()
+        # The next job starts at its own range, whatever the last one was zoomed to.
+        self.loss_plot.enableAutoRange()
+        self.probability_plot.enableAutoRange(x=True)
+        self.quality_plot.enableAutoRange()
         self.empty_label.show()
         self._quality.setData([], [])
         self._floor.setData([], [])
@@ -221,7 +231,8 @@ class LossCharts(QWidget):
         points, floors = self.quality_points(), self.quality_points("_floor")
         name = self.quality_name()
         if name is not None:
-            self.quality_plot.setTitle(QUALITY_LABELS[name], size="9pt")
+            title = f"{QUALITY_LABELS[name]}; dashed: real vs real, the floor"
+            self.quality_plot.setTitle(title, size="9pt")
         self.quality_plot.setVisible(bool(points))
         self._quality.setData([e for e, _ in points], [v for _, v in points])
         self._floor.setData([e for e, _ in floors], [v for _, v in floors])

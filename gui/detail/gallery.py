@@ -185,7 +185,11 @@ class Gallery(QWidget):
         self.panels: dict[str, ImagePanel] = {}
         self._images_row = QHBoxLayout()
         self._images_row.setSpacing(16)
-        self.empty_label = QLabel("No sample images yet; they appear after each epoch.")
+        self.empty_label = QLabel(
+            "No images yet: a training job's come at the end of each epoch, a "
+            "generation job's when it is done."
+        )
+        self.empty_label.setWordWrap(True)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setStyleSheet("color: #777;")
         controls = QHBoxLayout()

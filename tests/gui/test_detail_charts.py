@@ -179,3 +179,18 @@ def test_a_zoomed_plot_gets_every_point_and_following_again_the_envelope(
     qtbot.waitUntil(lambda: charts.redraw_count == 3)
     steps, _ = charts.curve_data("loss")
     assert len(steps) < 5_000 and steps[-1] == 20_010
+
+
+def test_another_job_opens_at_its_own_range_after_a_zoomed_one(qtbot, charts) -> None:
+    charts.append(vae_points(2_000))
+    qtbot.waitUntil(lambda: charts.redraw_count == 1)
+    view = charts.loss_plot.getViewBox()
+    view.setRange(xRange=(15, 32), yRange=(2.1, 3.8))
+    view.sigRangeChangedManually.emit([True, True])
+
+    charts.clear()
+    charts.append(vae_points(500, start=1))
+
+    assert all(view.autoRangeEnabled())
+    qtbot.waitUntil(lambda: view.viewRange()[0][1] >= 500)
+    assert view.viewRange()[1][1] > 100  # the losses' own scale, not the old zoom
