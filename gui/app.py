@@ -50,6 +50,9 @@ class App:
             getattr(backend, signal_name).connect(getattr(window, f"on_{signal_name}"))
         backend.detail_ready.connect(window.detail.show_detail)
         backend.detail_delta.connect(window.detail.apply_delta)
+        # After the panel, which counts the shown job's finished epochs.
+        backend.detail_ready.connect(window.on_detail_changed)
+        backend.detail_delta.connect(window.on_detail_changed)
         window.select_requested.connect(backend.select)
         window.submit_requested.connect(backend.submit)
         window.cancel_requested.connect(backend.cancel)

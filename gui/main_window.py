@@ -298,12 +298,30 @@ class MainWindow(QMainWindow):
         }
         self.actions_by_name["cancel"].setEnabled(active)
         self.actions_by_name["retry"].setEnabled(retryable)
-        resumable = job is not None and job.status in TERMINAL and job.epoch >= 1
+        resumable = (
+            job is not None and job.status in TERMINAL and self._finished(job) >= 1
+        )
         self.actions_by_name["more"].setEnabled(resumable)
         trained = resumable and job is not None and job.kind == "train"
         self.actions_by_name["generate"].setEnabled(trained)
         for name in ("clone", "rename", "delete"):
             self.actions_by_name[name].setEnabled(job is not None)
+
+    def _finished(self, job: JobView) -> int:
+        """Epochs the job finished: the details' count once loaded, else a guess.
+
+        Until then, an ended job that did not succeed is taken to have finished
+        the epochs before the one it was in.
+        """
+        shown = self.detail.finished_epochs(job.id)
+        if shown is not None:
+            return shown
+        return job.epochs if job.status == "succeeded" else max(job.epoch - 1, 0)
+
+    @Slot(object)
+    def on_detail_changed(self, _detail: object) -> None:
+        """The shown job's details arrived or grew: its epochs finished may differ."""
+        self._update_actions(self.selected_job())
 
     @Slot()
     def _on_filters_changed(self) -> None:

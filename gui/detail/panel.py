@@ -24,6 +24,7 @@ class DetailPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._job_id: str | None = None
+        self._finished_epochs = 0
         self.overview = JobOverview()
         self.charts = LossCharts()
         self.gallery = Gallery()
@@ -53,6 +54,10 @@ class DetailPanel(QWidget):
         """The id of the job shown, or None when none is."""
         return self._job_id
 
+    def finished_epochs(self, job_id: str) -> int | None:
+        """How many epochs the shown job has finished; None for a job not shown."""
+        return self._finished_epochs if job_id == self._job_id else None
+
     def is_placeholder_shown(self) -> bool:
         return self._stack.currentWidget() is self.placeholder
 
@@ -60,6 +65,7 @@ class DetailPanel(QWidget):
         """Replace everything with ``detail``."""
         job = detail.job
         self._job_id = job.id
+        self._finished_epochs = len(detail.epoch_means)
         self._enable_charts(job.kind == "train")
         self.overview.show_job(job)
         self.charts.clear()
@@ -79,6 +85,7 @@ class DetailPanel(QWidget):
             )
             return
         self.overview.show_job(job)
+        self._finished_epochs = len(delta.epoch_means)
         if delta.reset:
             self.charts.clear()
         self.charts.append(delta.metrics)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from gui.detail_model import JobDetail  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from tests.gui.test_jobs_table import make_job  # noqa: E402
@@ -51,3 +52,20 @@ def test_a_filter_that_hides_the_selected_job_empties_the_selection(
     assert window.jobs_label.text() == "jobs: 4 of 8"
     window.text_filter.setText("job 3")
     assert window.jobs_label.text() == "jobs: 1 of 8"
+
+
+def test_a_job_that_finished_no_epoch_offers_neither_generate_nor_train_more(
+    qtbot, tmp_path: Path
+) -> None:
+    window, _ = shown_window(qtbot, tmp_path)
+    cancelled = make_job(3, status="cancelled", epoch=1)
+    window.on_jobs_changed([cancelled])
+    window.select_job(cancelled.id)
+    actions = window.actions_by_name
+    assert not actions["generate"].isEnabled() and not actions["more"].isEnabled()
+
+    # Its details show that epoch 1 did end before the cancel came.
+    window.detail.show_detail(JobDetail(cancelled, epoch_means=[(1, {"loss": 2.0})]))
+    window.on_detail_changed(None)
+
+    assert actions["generate"].isEnabled() and actions["more"].isEnabled()
