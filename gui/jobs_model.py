@@ -11,8 +11,6 @@ about a third of every repaint, since each cell's index and data pass through it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import PurePath
 from typing import Any
 
 from PySide6.QtCore import (
@@ -23,7 +21,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
-from shared.display import format_losses, progress_fraction
+from shared.display import dataset_label, format_losses, progress_fraction
 from shared.history import JobView
 
 COLUMNS = (
@@ -77,7 +75,7 @@ class Row:
             job.name,
             job.kind,
             job.model,
-            _dataset_label(job.dataset),
+            dataset_label(job.dataset),
             job.status,
             _progress_text(job, progress),
             format_losses(job.latest),
@@ -101,13 +99,6 @@ def _tooltip(job: JobView, column: int) -> str | None:
     if column == DATASET_COLUMN:
         return job.dataset
     return job.error
-
-
-@lru_cache(maxsize=1024)
-def _dataset_label(dataset: str) -> str:
-    """A path's last two parts ("mnist/t10k-images-idx3-ubyte.gz"); names as they are."""
-    parts = PurePath(dataset).parts
-    return "/".join(parts[-2:]) if len(parts) > 2 else dataset
 
 
 def _format_duration(seconds: float) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from gui.jobs_model import PROGRESS_ROLE
 
@@ -27,11 +27,16 @@ class ProgressDelegate(QStyledItemDelegate):
         bar = option.rect.adjusted(2, 3, -3, -4)
         filled = QRect(bar.x(), bar.y(), round(bar.width() * fraction), bar.height())
         palette = option.palette
+        fill = palette.highlight().color()
+        if option.state & QStyle.StateFlag.State_Selected:
+            # A selected row is the highlight colour too: a darker fill keeps
+            # the bar apart from the row around it.
+            fill = fill.darker(150)
         painter.save()
         painter.setPen(palette.mid().color())
         painter.setBrush(palette.base())
         painter.drawRect(bar)
-        painter.fillRect(filled, palette.highlight())
+        painter.fillRect(filled, fill)
         painter.setPen(palette.text().color())
         painter.drawText(bar, Qt.AlignmentFlag.AlignCenter, text)
         # Over the filled part the text takes the highlight's own text colour.

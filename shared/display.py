@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import time
 from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import PurePath
 from typing import Any
 
 from rich.console import Console, Group
@@ -50,6 +52,13 @@ def progress_fraction(job: JobView) -> float:
     if not job.steps_per_epoch or not job.epochs:
         return 0.0
     return min(job.step / (job.steps_per_epoch * job.epochs), 1.0)
+
+
+@lru_cache(maxsize=1024)
+def dataset_label(dataset: str) -> str:
+    """A path's last two parts ("mnist/t10k-images-idx3-ubyte.gz"); names as they are."""
+    parts = PurePath(dataset).parts
+    return "/".join(parts[-2:]) if len(parts) > 2 else dataset
 
 
 def progress_words(job: JobView) -> str:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.detail_model import eta_seconds
-from shared.display import outputs_place, shown_spec
+from shared.display import dataset_label, outputs_place, shown_spec
 from shared.history import JobView
 
 STATUS_COLOURS = {
@@ -125,6 +125,8 @@ class JobOverview(QScrollArea):
         self.name_label = QLabel()
         self.name_label.setTextFormat(Qt.TextFormat.PlainText)
         self.name_label.setStyleSheet("font-size: 16pt; font-weight: 600;")
+        # A long name wraps rather than pushing the status badge out of sight.
+        self.name_label.setWordWrap(True)
         self.name_label.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse
         )
@@ -132,10 +134,9 @@ class JobOverview(QScrollArea):
         self.id_label = _selectable()
         self.id_label.setStyleSheet("color: #666;")
         top = QHBoxLayout()
-        top.addWidget(self.name_label)
+        top.addWidget(self.name_label, 1)
         top.addSpacing(12)
-        top.addWidget(self.status_label)
-        top.addStretch()
+        top.addWidget(self.status_label, 0, Qt.AlignmentFlag.AlignTop)
         header = QVBoxLayout()
         header.setSpacing(2)
         header.addLayout(top)
@@ -211,7 +212,9 @@ class JobOverview(QScrollArea):
 
     def show_job(self, job: JobView) -> None:
         """Show ``job`` in every field."""
-        self.name_label.setText(job.name or f"{job.model} on {job.dataset}")
+        title = job.name or f"{job.model} on {dataset_label(job.dataset)}"
+        self.name_label.setText(title)
+        self.name_label.setToolTip(title)
         self._show_status(job.status)
         self.id_label.setText(f"{job.short_id}   ·   {job.id}")
         self.progress.setValue(progress_percent(job))
