@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from shared.client import Client
-from shared.events import LEASE_SECONDS
 from shared.queue import TRAIN_TASK, make_celery
 from shared.settings import Settings
 from shared.spec import TrainSpec
 from tests.conftest import queue_settings
 from tests.data_paths import path_dataset
+from tests.faults.conftest import FAST_LEASE_SECONDS
 
 pytestmark = pytest.mark.e2e
 PER_EPOCH = math.ceil(min(2000, path_dataset()[1]) / 16)
@@ -41,9 +41,10 @@ def wait_until(client: Client, job_id: str, check, timeout: float, what: str) ->
 
 
 def test_a_killed_worker_leaves_the_job_interrupted_not_running(
-    client: Client, settings: Settings, start_worker
+    fast_client: Client, fast_settings: Settings, start_worker
 ) -> None:
-    worker = start_worker(settings)
+    client = fast_client
+    worker = start_worker(fast_settings)
     job_id = client.submit(long_vae())
     wait_until(client, job_id, lambda j: j.step > 10, 60, "reached step 10")
 
@@ -53,7 +54,7 @@ def test_a_killed_worker_leaves_the_job_interrupted_not_running(
         client,
         job_id,
         lambda j: j.status != "running",
-        LEASE_SECONDS + 15,
+        FAST_LEASE_SECONDS + 15,
         "left running",
     )
 
@@ -185,7 +186,10 @@ def test_a_killed_workers_job_resumes_on_the_next_worker_from_its_checkpoint(
 def test_a_job_that_kills_its_worker_every_time_fails_after_max_attempts(
     redis_server, tmp_path: Path, start_worker
 ) -> None:
-    environ = {"GENQUEUE_LEASE_SECONDS": "6", "GENQUEUE_MAX_ATTEMPTS": "2"}
+    environ = {
+        "GENQUEUE_LEASE_SECONDS": str(FAST_LEASE_SECONDS),
+        "GENQUEUE_MAX_ATTEMPTS": "2",
+    }
     settings = queue_settings(tmp_path / "home", redis_server, environ)
     client = Client(settings)
     job_id = client.submit(long_vae(epochs=4))
