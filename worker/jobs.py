@@ -259,7 +259,8 @@ def _train(
     if data.report is not None:
         level = "warning" if data.report.problems else "info"
         reporter.emit("log", {"level": level, "message": data.report.summary()})
-    quality = quality_meter(data, reporter, device)
+    # Built when the first epoch ends, so the first step comes sooner.
+    quality = partial(quality_meter, data, reporter, device)
     callbacks = StreamCallbacks(reporter, spec)
     if location is not None:
         callbacks.publish = partial(_publish, location, job_id, output_dir)

@@ -15,6 +15,7 @@ from shared.spec import ModelKind, TrainSpec
 from tests.worker.test_training import Recorder
 from worker.checkpoints import CHECKPOINTS, STATE, load_checkpoint
 from worker.datasets import ImageSet, load_images
+from worker.quality import QualityMeter, build_meter
 from worker.training import train
 
 CPU = torch.device("cpu")
@@ -94,3 +95,41 @@ def test_a_checkpoint_carrying_code_is_refused_without_running_it(
     with pytest.raises(JobFailed, match="cannot be read.*remove the folder"):
         load_checkpoint(tmp_path)
     assert not marker.exists()
+
+
+def test_a_meter_built_when_the_first_epoch_ends_leaves_resume_exact(
+    tmp_path: Path,
+) -> None:
+    data = digits(None)
+    builds: list[int] = []
+
+    def make_meter() -> QualityMeter:
+        # A real meter: its network's initial weights draw random numbers.
+        builds.append(1)
+        return build_meter(data, tmp_path / "cache", CPU, weights=tmp_path / "none")
+
+    whole = train(
+        spec_for("vae", 3), data, CPU, Recorder(), tmp_path / "whole", None, make_meter
+    )
+    train(
+        spec_for("vae", 1), data, CPU, Recorder(), tmp_path / "split", None, make_meter
+    )
+    checkpoint = load_checkpoint(tmp_path / "split")
+    rest = train(
+        spec_for("vae", 3),
+        data,
+        CPU,
+        Recorder(),
+        tmp_path / "split",
+        checkpoint,
+        make_meter,
+    )
+
+    assert len(builds) == 3  # once a run, not once an epoch
+    assert [m["fd_classifier"] for m in rest.epoch_means] == [
+        m["fd_classifier"] for m in whole.epoch_means
+    ]
+    a, b = load_checkpoint(tmp_path / "whole"), load_checkpoint(tmp_path / "split")
+    assert a is not None and b is not None
+    for name, tensor in a.model.items():
+        assert torch.equal(tensor, b.model[name]), name

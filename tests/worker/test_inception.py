@@ -177,7 +177,7 @@ def test_each_epoch_of_training_records_fid_inception_and_its_floor(
 ) -> None:
     spec = TrainSpec(model="vae", dataset="digits", epochs=1, batch_size=64)
 
-    result = train(spec, digits(), CPU, Quiet(), tmp_path, quality=meter)
+    result = train(spec, digits(), CPU, Quiet(), tmp_path, quality=lambda: meter)
 
     (means,) = result.epoch_means
     assert means["fid_inception_floor"] == meter.floor

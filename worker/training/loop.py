@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, cast
@@ -96,16 +96,17 @@ def train(
     callbacks: TrainingCallbacks,
     output_dir: Path,
     resume: Checkpoint | None = None,
-    quality: QualityMeter | None = None,
+    quality: Callable[[], QualityMeter | None] | None = None,
 ) -> TrainResult:
     """Train the spec's model on `data`, saving it to output_dir after each epoch.
 
     With `resume`, the run goes on after the checkpoint's epoch up to spec.epochs.
-    With `quality`, each epoch's means carry the samples' Fréchet distance and the
-    meter's real-vs-real floor.
+    With `quality`, which builds a meter when the first epoch ends (a run stopped
+    before then never pays for one), each epoch's means carry the samples'
+    Fréchet distance and the meter's real-vs-real floor.
     """
     trainer = _Trainer(spec, data, device, callbacks, output_dir)
-    trainer.quality = quality
+    trainer.make_quality = quality
     if resume is not None:
         trainer.restore(resume)
     return trainer.run()
@@ -142,7 +143,8 @@ class _Trainer:
         self.global_step = 0
         self.first_epoch = 1
         self.epoch_means: list[dict[str, float]] = []
-        self.quality: QualityMeter | None = None
+        self.make_quality: Callable[[], QualityMeter | None] | None = None
+        self._quality: QualityMeter | None = None
 
     def restore(self, checkpoint: Checkpoint) -> None:
         """Take up the state a checkpoint saved at the end of its epoch."""
@@ -282,18 +284,32 @@ class _Trainer:
 
     def _measure_quality(self) -> dict[str, float]:
         """The samples' distance from the real images, drawn in eval mode."""
-        if self.quality is None:
+        meter = self._quality_meter()
+        if meter is None:
             return {}
         model = self.steps.model
         model.eval()
         try:
             generator = generative_part(cast(Model, model))
-            count = self.quality.sample_count
+            count = meter.sample_count
             samples = draw_samples(generator, count, self.spec.seed, self.device)
         finally:
             model.train()
-        name = self.quality.name
-        return {name: self.quality.score(samples), f"{name}_floor": self.quality.floor}
+        return {meter.name: meter.score(samples), f"{meter.name}_floor": meter.floor}
+
+    def _quality_meter(self) -> QualityMeter | None:
+        """The meter, built on first use with the run's random state left as it was.
+
+        Building it draws random numbers (its network's initial weights), which a
+        resumed run would otherwise draw at a different epoch than the run it
+        continues, and the two would part ways.
+        """
+        if self.make_quality is not None:
+            cuda = [self.device] if self.device.type == "cuda" else []
+            with torch.random.fork_rng(devices=cuda):
+                self._quality = self.make_quality()
+            self.make_quality = None
+        return self._quality
 
     def _checkpoint(self, epoch: int) -> Checkpoint:
         optimizers = {n: o.state_dict() for n, o in self.steps.optimizers().items()}
