@@ -42,11 +42,17 @@ class Ingestor:
         return changed | self._check_leases()
 
     def catch_up(self) -> set[str]:
-        """Store everything available now, without waiting; return the jobs changed."""
+        """Store everything available now, without waiting; return the jobs changed.
+
+        Leases are looked at once, after the last batch, not after every batch.
+        """
         changed: set[str] = set()
-        while batch := self.poll():
+        while follow := dict(self.store.jobs_to_follow()):
+            batch = self._read_and_apply(follow, None)
+            if not batch:
+                break
             changed |= batch
-        return changed
+        return changed | self._check_leases()
 
     def _read_and_apply(self, follow: dict[str, str], block_ms: int | None) -> set[str]:
         streams: dict[Any, Any] = {stream_key(j): last for j, last in follow.items()}

@@ -34,6 +34,8 @@ START = "0-0"
 IMAGE_NAMES = frozenset({"samples", "reconstructions", "interpolation", "classes"})
 FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 PROGRESS_FIELDS = ("epoch", "epochs", "step", "steps_per_epoch", "images_per_second")
+# A metrics row's keys that place it; the others are its values.
+STEP_KEYS = frozenset({"epoch", "step"})
 INSERT_EVENT = (
     "INSERT INTO events (job_id, stream_id, type, time, payload) VALUES (?, ?, ?, ?, ?)"
 )
@@ -65,17 +67,19 @@ def apply_entries(
 
     applier = _Applier(session, job, images_root)
     position = parse_stream_id(cursor.last_id)
-    applied = 0
+    last, applied = cursor.last_id, 0
     for stream_id, event in entries:
-        if parse_stream_id(stream_id) <= position:
+        entry_position = parse_stream_id(stream_id)
+        if entry_position <= position:
             continue
         applier.apply(stream_id, event)
-        position = parse_stream_id(stream_id)
-        cursor.last_id = stream_id
+        position, last = entry_position, stream_id
         applied += 1
 
     applier.finish()
     if applied:
+        # Set once: each set of an ORM attribute costs about a row's insert.
+        cursor.last_id = last
         job.updated_at = datetime.now(UTC)
     logger.debug("job %s: applied %d of %d entries", job_id, applied, len(entries))
     return applied
@@ -92,6 +96,8 @@ class _Applier:
     def __init__(self, session: Session, job: Job, images_root: Path) -> None:
         self.session = session
         self.job = job
+        # Read once: each read of an ORM attribute goes through its descriptor.
+        self.job_id = job.id
         self.images_dir = images_root / job.id
         self.event_rows: list[tuple[str, str, str, float, str]] = []
         self.metric_rows: list[tuple[str, int, int, str]] = []
@@ -110,7 +116,7 @@ class _Applier:
 
     def apply(self, stream_id: str, event: Event) -> None:
         """Store the entry, then apply what it says."""
-        row = (self.job.id, stream_id, event.type, event.time, event.payload_text())
+        row = (self.job_id, stream_id, event.type, event.time, event.payload_text())
         self.event_rows.append(row)
         handler = self.handlers.get(event.type)
         if handler is None:
@@ -187,11 +193,10 @@ class _Applier:
     def _on_metrics(self, event: Event) -> None:
         rows: list[dict[str, Any]] = event.payload.get("rows", [])
         values: dict[str, Any] | None = None
+        job_id, append = self.job_id, self.metric_rows.append
         for row in rows:
-            values = {k: v for k, v in row.items() if k not in ("epoch", "step")}
-            self.metric_rows.append(
-                (self.job.id, int(row["epoch"]), int(row["step"]), json.dumps(values))
-            )
+            values = {k: v for k, v in row.items() if k not in STEP_KEYS}
+            append((job_id, int(row["epoch"]), int(row["step"]), json.dumps(values)))
         # Set once: each set of an ORM attribute costs as much as a row's insert.
         if values is not None:
             self.job.latest = values
