@@ -112,7 +112,8 @@ class StreamCallbacks:
             self.publish()
         self.reporter.emit("epoch", {"epoch": epoch, "means": means})
         for warning in epoch_warnings(means, self.spec.latent_dim, self.spec.lr):
-            self.reporter.emit("log", {"level": "warning", "message": warning})
+            text = f"Epoch {epoch}: {warning}"
+            self.reporter.emit("log", {"level": "warning", "message": text})
         for name, png in images.items():
             width, height = _png_size(png)
             payload = {"epoch": epoch, "name": name, "width": width, "height": height}

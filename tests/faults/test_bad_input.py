@@ -148,11 +148,13 @@ def test_a_folder_partly_spoiled_before_start_trains_on_the_rest_and_says_so(
         "8 files: 5 images read;\n"
         "skipped 1 truncated (02.png), 1 unreadable (00.png), 1 empty (01.png)",
     )
-    assert lines[-1] == (
+    assert lines[1] == (
         "info",
         f"Training on image folder {folder} (5 images, 8x8, 3 files skipped): "
         "5 images of (3, 8, 8).",
     )
+    # The quality meter is built when the first epoch ends, after training began.
+    assert lines[2][1].startswith("Quality each epoch: ")
     assert_next_job_runs(client)
 
 

@@ -109,10 +109,13 @@ class QualityMeter:
     def describe(self) -> str:
         """One sentence for the job log: the metric, its floor and its cost."""
         seconds = self.seconds_per_image * self.sample_count
+        if seconds < 0.1:
+            cost = "under 0.1 s"
+        else:
+            cost = f"about {seconds:.{1 if seconds < 10 else 0}f} s"
         return (
             f"{self.label}, as {self.name}; real vs real scores {self.floor:.3g} at "
-            f"{self.sample_count} samples an epoch, which take about "
-            f"{seconds:.{1 if seconds < 10 else 0}f} s to measure"
+            f"{self.sample_count} samples an epoch, which take {cost} to measure"
         )
 
     def score(self, generated: Tensor) -> float:
