@@ -59,8 +59,8 @@ class Sizes:
 
 
 FULL = Sizes(
-    rounds=5,
-    gan_rounds=3,
+    rounds=15,
+    gan_rounds=5,
     vae_images=None,
     gan_images=None,
     ingest_events=10_000,
