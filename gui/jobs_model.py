@@ -21,7 +21,12 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
-from shared.display import dataset_label, format_losses, progress_fraction
+from shared.display import (
+    dataset_label,
+    format_losses,
+    progress_cell,
+    progress_fraction,
+)
 from shared.history import JobView
 
 COLUMNS = (
@@ -77,7 +82,7 @@ class Row:
             job.model,
             dataset_label(job.dataset),
             job.status,
-            _progress_text(job, progress),
+            progress_cell(job, progress),
             format_losses(job.latest),
             job.worker or "",
             submitted,
@@ -86,13 +91,6 @@ class Row:
         seconds = duration.total_seconds() if duration else -1.0
         keys = (*texts[:6], progress, texts[7], texts[8], job.submitted_at, seconds)
         return cls(job, texts, keys, progress)
-
-
-def _progress_text(job: JobView, progress: float) -> str:
-    # A generation job has no epochs to count.
-    if not job.epochs:
-        return f"{progress:.0%}"
-    return f"{progress:.0%}  e{job.epoch}/{job.epochs}"
 
 
 def _tooltip(job: JobView, column: int) -> str | None:

@@ -119,7 +119,7 @@ def jobs_table(rows: list[JobView], offline: str | None) -> None:
             _text(job.model),
             _text(_short_dataset(job.dataset)),
             f"[{style}]{_text(job.status)}[/]",
-            _progress_cell(job),
+            progress_cell(job),
             _text(format_losses(job.latest)),
             format_age(job.submitted_at),
             *map(_text, why),
@@ -128,9 +128,16 @@ def jobs_table(rows: list[JobView], offline: str | None) -> None:
     _offline_note(console, offline)
 
 
-def _progress_cell(job: JobView) -> str:
-    share = f"{progress_fraction(job):.0%}"
-    return f"{share} e{job.epoch}/{job.epochs}" if job.kind == "train" else share
+def progress_cell(job: JobView, share: float | None = None) -> str:
+    """``62%  e4/5``: the share done and, for a training job, its epoch.
+
+    ``share`` is the job's progress_fraction, for a caller that has it already.
+    """
+    done = f"{progress_fraction(job) if share is None else share:.0%}"
+    # A generation job has no epochs to count.
+    if job.kind != "train" or not job.epochs:
+        return done
+    return f"{done}  e{job.epoch}/{job.epochs}"
 
 
 def outputs_place(outputs: str | None) -> str:
