@@ -192,7 +192,9 @@ def _queue(context: Context) -> None:
     server_settings = context.settings("queue")
     raw_settings = context.settings("raw")
     folder = context.folder
-    worker = services.genqueue_worker(server_settings, folder / "worker.log")
+    worker = services.genqueue_worker(
+        server_settings, folder / "worker.log", noop_jobs=True
+    )
     raw = services.raw_celery_worker(raw_settings, folder / "raw-worker.log")
     try:
         worker.wait_ready(), raw.wait_ready()
@@ -201,8 +203,8 @@ def _queue(context: Context) -> None:
         queue_path.warm_up(client, context.sizes.warm_up_jobs)
         sizes = context.sizes
         context.rows.append(queue_path.submit_row(client, app, sizes.submits))
-        context.rows.append(
-            queue_path.jobs_row(client, app, sizes.tiny_jobs, sizes.raw_tasks)
+        context.rows.extend(
+            queue_path.jobs_rows(client, app, sizes.tiny_jobs, sizes.raw_tasks)
         )
     finally:
         worker.stop()

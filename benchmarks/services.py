@@ -78,8 +78,14 @@ class Process:
         self._log.close()
 
 
-def genqueue_worker(settings: Settings, log_path: Path) -> Process:
-    """A real `genqueue worker` serving the settings' queue, FID left off."""
+def genqueue_worker(
+    settings: Settings, log_path: Path, *, noop_jobs: bool = False
+) -> Process:
+    """A real `genqueue worker` serving the settings' queue, FID left off.
+
+    With `noop_jobs` it is benchmarks/noop_worker.py: the same worker, which also
+    takes jobs that do no work.
+    """
     env = {
         **os.environ,
         # Inception weights in the user's cache would add minutes a job.
@@ -90,8 +96,13 @@ def genqueue_worker(settings: Settings, log_path: Path) -> Process:
         "GENQUEUE_ARTIFACT_URL": "",
         "PYTHONUNBUFFERED": "1",
     }
-    command = [sys.executable, "-m", "shared.cli", "worker", "--name", "bench@%h"]
-    command += ["--broker", settings.broker_url or ""]
+    if noop_jobs:
+        env["GENQUEUE_BROKER_URL"] = settings.broker_url or ""
+        command = [sys.executable, "-m", "benchmarks.noop_worker"]
+    else:
+        command = [sys.executable, "-m", "shared.cli", "worker"]
+        command += ["--broker", settings.broker_url or ""]
+    command += ["--name", "bench@%h"]
     return Process(command, env, log_path)
 
 

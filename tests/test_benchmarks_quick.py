@@ -24,6 +24,7 @@ QUICK_ROWS = {
     "ingest_events",
     "submit_to_first_step",
     "tiny_jobs",
+    "one_step_jobs",
     "worker_memory",
     "progress_lag",
     "table_500_first_paint",

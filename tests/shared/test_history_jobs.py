@@ -76,7 +76,9 @@ def test_get_job_explains_an_unknown_id(store: HistoryStore) -> None:
 def test_get_job_refuses_a_prefix_shorter_than_four(store: HistoryStore) -> None:
     add(store, "abcd1234-0000")
 
-    with pytest.raises(JobNotFound, match="too short to pick a job; give at least 4 characters"):
+    with pytest.raises(
+        JobNotFound, match="too short to pick a job; give at least 4 characters"
+    ):
         store.get_job("abc")
 
 
