@@ -94,6 +94,63 @@ def test_a_job_submitted_through_the_form_succeeds_with_charts_and_gallery(
     )
 
 
+def generate_through_dialog(
+    qtbot, app: App, source_id: str, mode: str, **fields: object
+) -> str:
+    """Select a trained job, fill its Generate dialog, click Generate; the new id."""
+    known = {row.job.id for row in app.window.model._rows}
+    app.window.select_job(source_id)
+    action = app.window.actions_by_name["generate"]
+    qtbot.waitUntil(action.isEnabled, timeout=10_000)
+    action.trigger()
+    dialog = app.window.form_dialog
+    assert dialog is not None
+    dialog._mode.setCurrentIndex(dialog._mode.findData(mode))
+    for name, value in fields.items():
+        dialog._edits[name].setText(str(value))
+    qtbot.mouseClick(dialog._submit, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(app.window.model._rows) > len(known), timeout=10_000)
+    return next(r.job.id for r in app.window.model._rows if r.job.id not in known)
+
+
+def shown_image(qtbot, app: App, job_id: str, name: str) -> bytes:
+    """The PNG the gallery shows for a finished job, once it has arrived."""
+    qtbot.waitUntil(lambda: status_of(app, job_id) == "succeeded", timeout=WAIT_MS)
+    app.window.select_job(job_id)
+    detail = app.window.detail
+    gallery = detail.gallery
+    qtbot.waitUntil(
+        lambda: detail.job_id == job_id and gallery.current_image(name) is not None,
+        timeout=10_000,
+    )
+    image = gallery.current_image(name)
+    assert image is not None
+    return image.path.read_bytes()
+
+
+def test_generate_jobs_from_the_app_draw_a_reproducible_grid_and_a_strip(
+    qtbot, app: App
+) -> None:
+    source = submit_through_form(qtbot, app, model="vae", epochs=1)
+    qtbot.waitUntil(lambda: status_of(app, source) == "succeeded", timeout=WAIT_MS)
+
+    first = generate_through_dialog(qtbot, app, source, "samples", count=8, seed=3)
+    again = generate_through_dialog(qtbot, app, source, "samples", count=8, seed=3)
+    other = generate_through_dialog(qtbot, app, source, "samples", count=8, seed=4)
+    strip = generate_through_dialog(
+        qtbot, app, source, "interpolate", seed=1, seed_b=9, steps=5
+    )
+
+    grid = shown_image(qtbot, app, first, "samples")
+    assert shown_image(qtbot, app, again, "samples") == grid
+    assert shown_image(qtbot, app, other, "samples") != grid
+    png = shown_image(qtbot, app, strip, "interpolation")
+    width = int.from_bytes(png[16:20], "big")
+    height = int.from_bytes(png[20:24], "big")
+    side = height - 4  # one row of images with a 2-pixel border
+    assert width == 5 * side + 6 * 2
+
+
 def test_cancel_stops_a_running_job_and_shows_cancelled(qtbot, app: App) -> None:
     job_id = submit_through_form(qtbot, app, model="vae", epochs=300, batch_size=16)
     model = app.window.model
