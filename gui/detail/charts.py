@@ -129,6 +129,11 @@ class LossCharts(QWidget):
         self.probability_plot.hide()
         self.quality_plot = _make_plot("Fréchet distance")
         self.quality_plot.setLabel("bottom", "epoch")
+        # A point an epoch needs no clipping or downsampling, and clipping to
+        # the view kept the range found before the newest epoch's point came,
+        # which then fell outside it.
+        self.quality_plot.setClipToView(False)
+        self.quality_plot.setDownsampling(auto=False)
         # No legend: the title says what the two lines are, and the newest
         # epoch's point, at the right edge, stays in sight.
         self.quality_plot.getPlotItem().legend.hide()
@@ -231,7 +236,7 @@ class LossCharts(QWidget):
         points, floors = self.quality_points(), self.quality_points("_floor")
         name = self.quality_name()
         if name is not None:
-            title = f"{QUALITY_LABELS[name]}; dashed: real vs real, the floor"
+            title = f"{QUALITY_LABELS[name]}<br>dashed: real vs real, the floor"
             self.quality_plot.setTitle(title, size="9pt")
         self.quality_plot.setVisible(bool(points))
         self._quality.setData([e for e, _ in points], [v for _, v in points])

@@ -153,6 +153,25 @@ def test_quality_chart_draws_the_metric_the_job_measured_under_its_own_title(
     assert charts.quality_plot.isVisible()
 
 
+def test_the_quality_chart_keeps_every_epoch_in_view(qtbot, charts) -> None:
+    values = [67.6, 47.7, 24.0, 21.2, 92.4, 34.2]
+    charts.append(
+        MetricPoint(epoch=1 + step // 32, step=step + 1, values={"d_loss": 1.0})
+        for step in range(32 * len(values))
+    )
+    charts.set_epoch_means(
+        [
+            (epoch, {"d_loss": 1.0, "fd_classifier": value})
+            for epoch, value in enumerate(values, start=1)
+        ]
+    )
+    qtbot.wait(300)
+
+    (left, right), (bottom, top) = charts.quality_plot.getViewBox().viewRange()
+    assert left <= 1 and right >= len(values)
+    assert bottom <= min(values) and top >= max(values)
+
+
 def test_a_job_without_a_quality_metric_shows_no_quality_chart(qtbot, charts) -> None:
     charts.set_epoch_means([(1, {"loss": 9.0})])
 
