@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -59,21 +59,18 @@ class Ingestor:
     def _read_and_apply(self, follow: dict[str, str], block_ms: int | None) -> set[str]:
         streams: dict[Any, Any] = {stream_key(j): last for j, last in follow.items()}
         replies: Any = self.client.xread(streams, count=BATCH, block=block_ms)
-        changed = set()
-        for key, entries in replies or []:
-            job_id = key.decode().rsplit(":", 1)[-1]
-            if self._apply(job_id, entries):
-                changed.add(job_id)
-        return changed
-
-    def _apply(
-        self, job_id: str, entries: Sequence[tuple[bytes, dict[bytes, bytes]]]
-    ) -> int:
+        if not replies:
+            return set()
         with _collector_paused():
-            parsed = [(sid.decode(), Event.from_fields(f)) for sid, f in entries]
-            count = self.store.apply_events(job_id, parsed, self.images_root)
-        logger.debug("stored %d events of job %s", count, job_id)
-        return count
+            batches = {
+                key.decode().rsplit(":", 1)[-1]: [
+                    (sid.decode(), Event.from_fields(fields)) for sid, fields in entries
+                ]
+                for key, entries in replies
+            }
+            counts = self.store.apply_batches(batches, self.images_root)
+        logger.debug("stored %d events of %d jobs", sum(counts.values()), len(counts))
+        return {job_id for job_id, count in counts.items() if count}
 
     def _check_leases(self) -> set[str]:
         """Mark running jobs whose worker stopped renewing its lease as interrupted."""

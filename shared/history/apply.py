@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from shared.errors import JobNotFound
 from shared.events import Event
 from shared.files import write_atomically
 from shared.history.models import (
@@ -52,15 +51,17 @@ def parse_stream_id(stream_id: str) -> tuple[int, int]:
 
 def apply_entries(
     session: Session,
-    job_id: str,
+    job: Job,
+    cursor: StreamCursor | None,
     entries: Sequence[tuple[str, Event]],
     images_root: Path,
 ) -> int:
-    """Store and apply the entries after the job's cursor; return how many."""
-    job = session.get(Job, job_id)
-    if job is None:
-        raise JobNotFound(f"No job {job_id!r} in the history; it cannot take events.")
-    cursor = session.get(StreamCursor, job_id)
+    """Store and apply the entries after the job's cursor; return how many.
+
+    ``cursor`` is the job's stream position, None for a job that has taken no
+    entry yet.
+    """
+    job_id = job.id
     if cursor is None:
         cursor = StreamCursor(job_id=job_id, last_id=START)
         session.add(cursor)
@@ -134,18 +135,24 @@ class _Applier:
         self.write_rows()
 
     def _on_state(self, event: Event) -> None:
+        had_rows = bool(self.metric_rows)
         # Progress that came before a state change is the job's before it.
         self.finish()
         job, payload = self.job, event.payload
         job.status = str(payload["status"])
         when = datetime.fromtimestamp(event.time, UTC)
         if job.status == "running":
+            # Steps to redo exist only where a run started, or steps came, before.
+            has_run = had_rows or job.started_at is not None or job.step > 0
             # A redelivered job reports running again; keep the first start.
             job.started_at = job.started_at or when
             job.device = payload.get("device", job.device)
             job.worker = payload.get("worker", job.worker)
             job.error = None
-            self._forget_after(int(payload.get("start_step", 0)))
+            if has_run:
+                # Looking for them cost a first start more than the rest of its
+                # batch, so a job with nothing recorded skips it.
+                self._forget_after(int(payload.get("start_step", 0)))
         elif job.status == "interrupted":
             job.error = payload.get("error", job.error)
         elif job.status in FINISHED:

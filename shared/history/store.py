@@ -8,7 +8,7 @@ other, so they never fail with "database is locked" while the other one works.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -180,8 +180,40 @@ class HistoryStore:
         self, job_id: str, entries: Sequence[tuple[str, Event]], images_root: Path
     ) -> int:
         """Apply the entries after the job's cursor, exactly once; return how many."""
+        return self.apply_batches({job_id: entries}, images_root)[job_id]
+
+    def apply_batches(
+        self, batches: Mapping[str, Sequence[tuple[str, Event]]], images_root: Path
+    ) -> dict[str, int]:
+        """Apply several jobs' entries, each exactly once, in one transaction.
+
+        Returns how many entries each job took. Many jobs reporting at once (a
+        queue of short jobs) would otherwise cost a commit and two lookups apiece.
+        """
         with self._writing() as session:
-            return apply_entries(session, job_id, entries, images_root)
+            # Two queries for all the jobs, instead of two lookups for each.
+            jobs = {
+                job.id: job
+                for job in session.scalars(select(Job).where(Job.id.in_(batches)))
+            }
+            cursors = {
+                cursor.job_id: cursor
+                for cursor in session.scalars(
+                    select(StreamCursor).where(StreamCursor.job_id.in_(batches))
+                )
+            }
+            applied = {}
+            for job_id, entries in batches.items():
+                job = jobs.get(job_id)
+                if job is None:
+                    raise JobNotFound(
+                        f"No job {job_id!r} in the history; it cannot take events."
+                    )
+                cursor = cursors.get(job_id)
+                applied[job_id] = apply_entries(
+                    session, job, cursor, entries, images_root
+                )
+            return applied
 
     def mark_interrupted(
         self, job_id: str, reason: str, *, was: str = "running"

@@ -270,3 +270,34 @@ def test_image_with_an_unknown_name_is_not_written(
 
     assert store.images(JOB) == []
     assert not (tmp_path / JOB).exists()
+
+
+def test_several_jobs_in_one_call_each_take_their_entries_once(
+    store: HistoryStore, tmp_path: Path
+) -> None:
+    other = "5e1f0c2a-8b6d-4c1e-9f3a-2d7b6e4a1c01"
+    store.add_job(other, SPEC)
+    running = ("1-0", Event("state", {"status": "running", "start_step": 0}))
+    done = ("2-0", Event("state", {"status": "succeeded"}))
+    batches = {JOB: [running, done], other: [running]}
+
+    first = store.apply_batches(batches, tmp_path)
+    second = store.apply_batches(batches, tmp_path)
+
+    assert first == {JOB: 2, other: 1} and second == {JOB: 0, other: 0}
+    assert store.get_job(JOB).status == "succeeded"
+    assert store.get_job(other).status == "running"
+    assert [e.stream_id for e in store.events(other)] == ["1-0"]
+
+
+def test_a_call_naming_an_unknown_job_stores_nothing_for_any(
+    store: HistoryStore, tmp_path: Path
+) -> None:
+    missing = "00000000-0000-0000-0000-000000000000"
+
+    with pytest.raises(JobNotFound, match=missing):
+        store.apply_batches(
+            {JOB: log_entries(1, 3), missing: log_entries(1, 1)}, tmp_path
+        )
+
+    assert stored_ids(store) == [] and cursor(store) == "0-0"
