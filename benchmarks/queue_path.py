@@ -26,7 +26,6 @@ from benchmarks.noop_worker import NOOP_JOB
 from benchmarks.raw_celery import NOOP, STAMP
 from benchmarks.report import Row, margin_at_most, no_target, ratio_at_least
 from shared.client import Client
-from shared.events import TERMINAL
 from shared.history import EventView
 from shared.queue import TRAIN_TASK
 from shared.spec import TrainSpec
@@ -135,7 +134,8 @@ def genqueue_drain(client: Client, count: int, task: str) -> float:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{len(pending)} benchmark jobs never ended")
         client.ingestor.poll(block_ms=100)
-        pending = {j for j in pending if client.store.get_job(j).status not in TERMINAL}
+        # One query for the jobs still open, not one for each job.
+        pending &= {job_id for job_id, _ in client.store.jobs_to_follow()}
     seconds = time.perf_counter() - started
     failed = [j for j in client.store.list_jobs() if j.status != "succeeded"]
     if failed:
