@@ -65,7 +65,7 @@ def main(argv: list[str]) -> None:
             profiler.stop()
             seconds.append(time.perf_counter() - started)
 
-    loop._Trainer._finish_epoch = profiled  # type: ignore[method-assign]
+    loop._Trainer._finish_epoch = profiled  # type: ignore[method-assign,assignment]
     with tempfile.TemporaryDirectory(prefix="genqueue-epochs-") as folder:
         train(spec, data, torch.device("cpu"), Silent(), Path(folder))
     print(
