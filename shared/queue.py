@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 from celery import Celery
@@ -108,6 +109,13 @@ def _unreachable(address: BrokerAddress, exc: redis.RedisError) -> str:
     tls_problem = describe_tls_failure(address, exc)
     if tls_problem is not None:
         return tls_problem
+    if "DB index is out of range" in str(exc):
+        database = urlsplit(address.url).path.removeprefix("/")
+        return (
+            f"Redis at {redact(address.url)} has no database {database} (a server "
+            "has 16, numbered 0 to 15, unless its `databases` setting says "
+            "otherwise); end the broker URL with /0 or another number it has."
+        )
     return (
         f"Cannot reach Redis at {redact(address.url)} ({exc}); start it with "
         "`genqueue up` or set GENQUEUE_BROKER_URL."

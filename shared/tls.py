@@ -71,6 +71,12 @@ def parse_broker_url(url: str, *, check_files: bool = True) -> BrokerAddress:
             f"The broker URL does not parse ({exc}); use "
             "redis://:PASSWORD@HOST:PORT/0, or rediss://... for TLS."
         ) from None
+    database = parts.path.removeprefix("/")
+    if parts.scheme in ("redis", "rediss") and database and not database.isdigit():
+        raise ConfigError(
+            f"The broker URL ends in the database {database!r}, which is not a "
+            "number; end it with /0 (or another database number)."
+        )
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     plain = urlunsplit(parts._replace(query=""))
     unknown = sorted(set(query) - set(OPTIONS))

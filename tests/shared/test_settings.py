@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.errors import ConfigError
+from shared.errors import BrokerError, ConfigError
+from shared.queue import connect_redis
+from shared.redis_server import EmbeddedRedis
 from shared.settings import Settings, redact
 
 
@@ -85,6 +87,27 @@ def test_a_broker_url_that_is_not_redis_is_refused_with_the_form(
 ) -> None:
     with pytest.raises(ConfigError, match=r"not a Redis URL; use redis://:PASSWORD@"):
         Settings.load(home=tmp_path, environ={"GENQUEUE_BROKER_URL": url})
+
+
+def test_a_broker_database_that_is_no_number_is_named_without_the_password(
+    tmp_path: Path,
+) -> None:
+    url = "redis://:s3cret@host:6379/abc"
+
+    with pytest.raises(ConfigError, match="database 'abc', which is not a number") as e:
+        Settings.load(home=tmp_path, environ={"GENQUEUE_BROKER_URL": url})
+
+    assert "s3cret" not in str(e.value)
+
+
+def test_a_database_the_server_does_not_have_is_named_with_the_way_out(
+    redis_server: EmbeddedRedis, tmp_path: Path
+) -> None:
+    url = redis_server.url.rsplit("/", 1)[0] + "/99"
+    settings = Settings.load(home=tmp_path, broker_url=url, environ={})
+
+    with pytest.raises(BrokerError, match="has no database 99 .* end the broker URL"):
+        connect_redis(settings)
 
 
 def test_config_values_of_the_wrong_type_are_named(tmp_path: Path) -> None:
