@@ -9,8 +9,16 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelection, QSettings, QSignalBlocker, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QKeySequence, QShowEvent
+from PySide6.QtCore import (
+    QItemSelection,
+    QSettings,
+    QSignalBlocker,
+    QSize,
+    Qt,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -54,6 +62,18 @@ BROKER_COLOUR = {
     "reconnecting": "#b7791f",
     "unreachable": "#c53030",
 }
+
+
+def first_size(wanted: QSize) -> QSize:
+    """``wanted``, or less where the screen is smaller, so the whole window shows.
+
+    A tenth of the screen's free height is left for the window's frame and title.
+    """
+    screen = QGuiApplication.primaryScreen()
+    if screen is None:
+        return wanted
+    room = screen.availableGeometry().size()
+    return wanted.boundedTo(QSize(room.width(), room.height() * 9 // 10))
 
 
 class MainWindow(QMainWindow):
@@ -101,7 +121,7 @@ class MainWindow(QMainWindow):
         self.workers_dock = dock
         self._build_actions()
         self._build_status_bar()
-        self.resize(1560, 940)
+        self.resize(first_size(QSize(1560, 940)))
 
     def _build_table(self) -> QTableView:
         table = QTableView()

@@ -7,8 +7,10 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from PySide6.QtCore import QSize  # noqa: E402
+
 from gui.detail_model import JobDetail  # noqa: E402
-from gui.main_window import MainWindow  # noqa: E402
+from gui.main_window import MainWindow, first_size  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from tests.gui.test_jobs_table import make_job  # noqa: E402
 
@@ -69,3 +71,13 @@ def test_a_job_that_finished_no_epoch_offers_neither_generate_nor_train_more(
     window.on_detail_changed(None)
 
     assert actions["generate"].isEnabled() and actions["more"].isEnabled()
+
+
+def test_the_window_opens_no_larger_than_the_screen(qtbot, tmp_path: Path) -> None:
+    window, _ = shown_window(qtbot, tmp_path)
+    room = window.screen().availableGeometry()
+
+    assert window.width() <= room.width()
+    assert window.height() <= room.height()
+    # On a screen larger than the app wants, it opens at its own size.
+    assert first_size(QSize(400, 300)) == QSize(400, 300)
