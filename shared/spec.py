@@ -277,8 +277,19 @@ def format_limit(value: float) -> str:
     )
 
 
+def _field_name(location: tuple[Any, ...]) -> str:
+    """How a message names a field: indices[1] for a list's second item."""
+    name = ""
+    for part in location:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += f".{part}" if name else str(part)
+    return name or "spec"
+
+
 def _describe(err: Any) -> str:
-    field = ".".join(str(p) for p in err["loc"]) or "spec"
+    field = _field_name(tuple(err["loc"]))
     value = _shown(err.get("input"))
     if err["type"] in _SENTENCE_ERRORS:
         return str(err["msg"])

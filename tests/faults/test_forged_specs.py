@@ -125,7 +125,7 @@ def test_a_bad_training_value_fails_the_job_naming_it(
             {"steps": "ten"},
             "steps='ten' is not valid: Input should be a valid integer.",
         ),
-        ({"indices": [3, -1]}, "indices.1 must be at least 0, got -1."),
+        ({"indices": [3, -1]}, "indices[1] must be at least 0, got -1."),
         (
             {"indices": list(range(100_000))},
             "indices must have at most 256 values, got [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, "

@@ -270,7 +270,7 @@ def test_a_bad_item_is_named_without_a_second_error_about_its_list() -> None:
     with pytest.raises(SpecError) as refused:
         GenerateSpec.from_json(spec)
 
-    assert str(refused.value) == "indices.0 must be at least 0, got -1."
+    assert str(refused.value) == "indices[0] must be at least 0, got -1."
 
 
 @pytest.mark.parametrize(
